@@ -1,0 +1,1 @@
+"""The ALMEA model: encoders, fusion, latent learning and calibration, losses."""

@@ -1,0 +1,86 @@
+"""Loss functions of ALMEA (spec sections 3-5; paper appendix B.2)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch.nn import functional as F
+
+EPS = 1e-8
+
+
+@dataclass
+class BatchSimilarities:
+    """Cosine similarities within a batch of B pairs: (B, B) each, (B, K) for ``extra``."""
+
+    cross: torch.Tensor
+    """source_i . target_j"""
+    same_source: torch.Tensor
+    """source_i . source_j"""
+    same_target: torch.Tensor
+    """target_i . target_j"""
+    extra: torch.Tensor | None = None
+    """source_i . hard_negative_k"""
+
+    @classmethod
+    def of(cls, source: torch.Tensor, target: torch.Tensor, negatives: torch.Tensor | None = None) -> "BatchSimilarities":
+        source, target = F.normalize(source, dim=1), F.normalize(target, dim=1)
+        extra = None if negatives is None else source @ F.normalize(negatives, dim=1).t()
+        return cls(source @ target.t(), source @ source.t(), target @ target.t(), extra)
+
+    @staticmethod
+    def weighted_sum(parts: list["BatchSimilarities"], weights: torch.Tensor) -> "BatchSimilarities":
+        """Similarities of the concatenation of ``w_m``-scaled normalised parts, renormalised.
+
+        With a concat joint embedding, cos(joint) = sum_m pi_m^2 cos_m / sum_m pi_m^2, so the
+        joint loss costs no extra (B x B x M d) product.
+        """
+        w = weights.square() / weights.square().sum()
+        combine = lambda name: sum(w[i] * getattr(p, name) for i, p in enumerate(parts))  # noqa: E731
+        extra = None if parts[0].extra is None else combine("extra")
+        return BatchSimilarities(combine("cross"), combine("same_source"), combine("same_target"), extra)
+
+
+def info_nce_from(sims: BatchSimilarities, temperature: float) -> torch.Tensor:
+    """Symmetric contrastive alignment loss over B labelled pairs (section 3).
+
+    Row i's positive is pair i's counterpart; negatives are the other counterparts and the
+    other entities of the anchor's own KG in the batch (MCLEA's in-batch negatives from
+    both KGs), plus ``extra`` hard negatives (e.g. rejected pairs) for sources.
+    """
+    b = sims.cross.shape[0]
+    labels = torch.arange(b, device=sims.cross.device)
+    self_mask = torch.eye(b, dtype=torch.bool, device=sims.cross.device)
+
+    def one_direction(cross: torch.Tensor, same: torch.Tensor, extra: torch.Tensor | None) -> torch.Tensor:
+        columns = [cross, same.masked_fill(self_mask, float("-inf"))]
+        if extra is not None:
+            columns.append(extra)
+        return F.cross_entropy(torch.cat(columns, dim=1) / temperature, labels)
+
+    forward = one_direction(sims.cross, sims.same_source, sims.extra)
+    return 0.5 * (forward + one_direction(sims.cross.t(), sims.same_target, None))
+
+
+def info_nce(
+    source: torch.Tensor, target: torch.Tensor, temperature: float, hard_negatives: torch.Tensor | None = None
+) -> torch.Tensor:
+    """:func:`info_nce_from` on the similarities of (B, d) ``source``/``target`` embeddings."""
+    return info_nce_from(BatchSimilarities.of(source, target, hard_negatives), temperature)
+
+
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, sigma^2) || N(0, I)) per row, averaged (L_DML, eq. 9)."""
+    return (-0.5 * (1 + logvar - mu.square() - logvar.exp()).sum(dim=1)).mean()
+
+
+def _l1_distribution(z: torch.Tensor) -> torch.Tensor:
+    positive = F.relu(z)
+    return positive / (positive.sum(dim=1, keepdim=True) + EPS)
+
+
+def symmetric_kl(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """KL(p||q) + KL(q||p) of L1-normalised ReLU latents, averaged over rows (L_SCL, eq. 2)."""
+    p, q = _l1_distribution(a), _l1_distribution(b)
+    log_p, log_q = torch.log(p + EPS), torch.log(q + EPS)
+    return ((p * (log_p - log_q)).sum(dim=1) + (q * (log_q - log_p)).sum(dim=1)).mean()

@@ -1,0 +1,1 @@
+"""Training: the honest link split, the trainer and checkpoints."""

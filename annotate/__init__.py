@@ -1,0 +1,1 @@
+"""The human-in-the-loop service: the only layer that pages call."""

@@ -1,0 +1,70 @@
+"""Datasets as the app sees them: the embedded demo and summaries of loaded pairs."""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from almea.data import load_dataset
+from almea.data.kg_pair import MODALITIES, KGPair
+from almea.data.synthetic import DemoConfig, generate_demo, write_openea
+
+DEMO_SIZE = 400
+
+
+def home_dir() -> Path:
+    """Where projects and the demo live: ``$ALMEA_HOME`` or ``./projects``."""
+    return Path(os.environ.get("ALMEA_HOME", "projects")).resolve()
+
+
+def demo_dataset(home: Path | None = None, size: int = DEMO_SIZE) -> Path:
+    """The synthetic demo pair on disk (OpenEA + images/), generated once.
+
+    Written to a temporary folder and renamed, so an interrupted first launch never
+    leaves a half-written demo behind.
+    """
+    target = (home or home_dir()) / f"demo-{size}"
+    if (target / "ent_links").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+        staging = Path(scratch) / "staging"
+        pair = generate_demo(DemoConfig(n_entities=size), image_dir=Path(scratch) / "drawn")
+        write_openea(pair, staging)
+        staging.rename(target)
+    return target
+
+
+@dataclass(frozen=True)
+class EntityCard:
+    """What the overview shows of one entity."""
+
+    uri: str
+    name: str | None
+    image: Path | None
+    attributes: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class DatasetOverview:
+    summary: dict
+    modalities: tuple[str, ...]
+    examples: list[tuple[EntityCard, EntityCard]]
+
+
+def _card(pair: KGPair, entity: int) -> EntityCard:
+    rows = (pair.attr_triples[:, 0] == entity).nonzero()[0]
+    return EntityCard(
+        uri=pair.entities[entity],
+        name=pair.names[entity] if pair.names is not None else None,
+        image=pair.image_paths[entity] if pair.image_paths is not None else None,
+        attributes=[(pair.attr_keys[pair.attr_triples[r, 1]], pair.attr_values[r]) for r in rows],
+    )
+
+
+def overview(folder: Path, layout: str, n_examples: int = 3) -> DatasetOverview:
+    """Summary counts and a few gold pairs side by side."""
+    pair = load_dataset(folder, layout)
+    examples = [(_card(pair, int(a)), _card(pair, int(b))) for a, b in pair.links[:n_examples]]
+    return DatasetOverview(pair.summary(), MODALITIES, examples)

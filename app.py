@@ -1,0 +1,6 @@
+"""ALMEA Annotator: Streamlit router over pages/ (nothing else lives here)."""
+import streamlit as st
+
+st.set_page_config(page_title="ALMEA Annotator", layout="wide")
+navigation = st.navigation([st.Page("pages/dataset.py", title="Dataset", icon=":material/hub:")])
+navigation.run()
