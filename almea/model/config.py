@@ -47,7 +47,7 @@ class ModelConfig:
 class TrainConfig:
     """Optimisation schedule; the paper uses Adam, lr 1e-3, batch 3,500, 500 base epochs."""
 
-    epochs: int = 100
+    epochs: int = 60
     """Training epochs (one pass over the labelled pairs each)."""
     lr: float = 1e-3
     """Adam learning rate."""
