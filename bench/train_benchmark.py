@@ -5,7 +5,7 @@ a table of mean +- std over seeds for each (seed ratio, variant), and writes all
 JSON under --out.
 
     .venv/bin/python bench/train_benchmark.py --data ../shared/data/FB15K237-DB15K \
-        --layout openea --ratios 0.2 0.5 0.8 --seeds 0 1 2 --variants full no-lsl no-lsc no-values no-impute
+        --layout openea --ratios 0.2 0.5 0.8 --seeds 0 1 2 --variants full no-lsl no-lsc no-values no-impute same-kg-negatives
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ VARIANTS = {
     "no-values": ["--no-values"],
     "no-impute": ["--no-impute"],
     "names": ["--names", "ngram"],
+    "same-kg-negatives": ["--same-kg-negatives"],
 }
 
 

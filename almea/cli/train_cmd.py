@@ -26,6 +26,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-lsl", action="store_true", help="ablation: no VAE (and so no LSC)")
     parser.add_argument("--no-lsc", action="store_true", help="ablation: no calibration losses")
     parser.add_argument("--no-impute", action="store_true", help="ablation: no imputation at inference")
+    parser.add_argument("--same-kg-negatives", action="store_true", help="MCLEA's in-KG batch negatives too")
     parser.add_argument("--checkpoint", type=Path, help="warm start from / save to this file")
     parser.add_argument("--out", type=Path, help="write the result JSON here")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -38,7 +39,11 @@ def configs(args: argparse.Namespace) -> tuple[FeatureConfig, ModelConfig, Train
     return (
         FeatureConfig(names=args.names, attribute_values=not args.no_values),
         ModelConfig(
-            modalities=modalities, use_lsl=not args.no_lsl, use_lsc=not args.no_lsc, impute=not args.no_impute
+            modalities=modalities,
+            use_lsl=not args.no_lsl,
+            use_lsc=not args.no_lsc,
+            impute=not args.no_impute,
+            same_kg_negatives=args.same_kg_negatives,
         ),
         TrainConfig(epochs=args.epochs, lr=args.lr, eval_every=args.eval_every, seed=args.seed, device=args.device),
     )

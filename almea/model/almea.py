@@ -66,9 +66,13 @@ class ALMEA(nn.Module):
             joint = self.join({m: h[pairs.flatten()] for m, h in hidden.items()})
             neg = None if hard_negatives is None else self.join({m: h[hard_negatives] for m, h in hidden.items()})
             terms = {"align": info_nce(joint[0::2], joint[1::2], cfg.temperature, neg)}
-            per_modality = [BatchSimilarities.of(h[src], h[tgt]) for h in hidden.values()] if cfg.intra_modal else []
+            per_modality = [
+                BatchSimilarities.of(h[src], h[tgt], same_kg=cfg.same_kg_negatives) for h in hidden.values()
+            ] if cfg.intra_modal else []
         else:
-            per_modality = [BatchSimilarities.of(h[src], h[tgt], negative(h)) for h in hidden.values()]
+            per_modality = [
+                BatchSimilarities.of(h[src], h[tgt], negative(h), cfg.same_kg_negatives) for h in hidden.values()
+            ]
             pi = torch.softmax(self.modality_logits, dim=0)
             terms = {"align": info_nce_from(BatchSimilarities.weighted_sum(per_modality, pi), cfg.temperature)}
         if cfg.intra_modal:

@@ -23,6 +23,12 @@ class ModelConfig:
     backbone; cosine becomes a pi^2-weighted sum of per-modality cosines) or ``sum``."""
     temperature: float = 0.1
     """InfoNCE temperature of the alignment loss (section 3)."""
+    same_kg_negatives: bool = False
+    """Also use the other entities of the anchor's own KG in the batch as negatives (MCLEA).
+    Off by default: on FB15K237-DB15K at 20% seeds they cost two of the three (B x B x d)
+    products of every contrastive term (4.0 -> 1.9 s/epoch without them) and Hits@1 after
+    40 epochs was 0.552 with them vs 0.583 without (bench/train_benchmark.py, variant
+    same-kg-negatives)."""
     intra_modal: bool = True
     """Also apply the alignment loss to each modality embedding (MCLEA's intra-modal loss)."""
     use_lsl: bool = True

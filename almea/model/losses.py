@@ -15,17 +15,21 @@ class BatchSimilarities:
 
     cross: torch.Tensor
     """source_i . target_j"""
-    same_source: torch.Tensor
-    """source_i . source_j"""
-    same_target: torch.Tensor
+    same_source: torch.Tensor | None
+    """source_i . source_j (None: no negatives from the anchor's own KG)"""
+    same_target: torch.Tensor | None
     """target_i . target_j"""
     extra: torch.Tensor | None = None
     """source_i . hard_negative_k"""
 
     @classmethod
-    def of(cls, source: torch.Tensor, target: torch.Tensor, negatives: torch.Tensor | None = None) -> "BatchSimilarities":
+    def of(
+        cls, source: torch.Tensor, target: torch.Tensor, negatives: torch.Tensor | None = None, same_kg: bool = True
+    ) -> "BatchSimilarities":
         source, target = F.normalize(source, dim=1), F.normalize(target, dim=1)
         extra = None if negatives is None else source @ F.normalize(negatives, dim=1).t()
+        if not same_kg:
+            return cls(source @ target.t(), None, None, extra)
         return cls(source @ target.t(), source @ source.t(), target @ target.t(), extra)
 
     @staticmethod
@@ -36,24 +40,29 @@ class BatchSimilarities:
         joint loss costs no extra (B x B x M d) product.
         """
         w = weights.square() / weights.square().sum()
-        combine = lambda name: sum(w[i] * getattr(p, name) for i, p in enumerate(parts))  # noqa: E731
-        extra = None if parts[0].extra is None else combine("extra")
-        return BatchSimilarities(combine("cross"), combine("same_source"), combine("same_target"), extra)
+        def combine(name: str) -> torch.Tensor | None:
+            if getattr(parts[0], name) is None:
+                return None
+            return sum(w[i] * getattr(p, name) for i, p in enumerate(parts))
+
+        return BatchSimilarities(combine("cross"), combine("same_source"), combine("same_target"), combine("extra"))
 
 
 def info_nce_from(sims: BatchSimilarities, temperature: float) -> torch.Tensor:
     """Symmetric contrastive alignment loss over B labelled pairs (section 3).
 
-    Row i's positive is pair i's counterpart; negatives are the other counterparts and the
-    other entities of the anchor's own KG in the batch (MCLEA's in-batch negatives from
-    both KGs), plus ``extra`` hard negatives (e.g. rejected pairs) for sources.
+    Row i's positive is pair i's counterpart; negatives are the other counterparts and,
+    when present, the other entities of the anchor's own KG in the batch (MCLEA's in-batch
+    negatives from both KGs), plus ``extra`` hard negatives (e.g. rejected pairs) for sources.
     """
     b = sims.cross.shape[0]
     labels = torch.arange(b, device=sims.cross.device)
     self_mask = torch.eye(b, dtype=torch.bool, device=sims.cross.device)
 
-    def one_direction(cross: torch.Tensor, same: torch.Tensor, extra: torch.Tensor | None) -> torch.Tensor:
-        columns = [cross, same.masked_fill(self_mask, float("-inf"))]
+    def one_direction(cross: torch.Tensor, same: torch.Tensor | None, extra: torch.Tensor | None) -> torch.Tensor:
+        columns = [cross]
+        if same is not None:
+            columns.append(same.masked_fill(self_mask, float("-inf")))
         if extra is not None:
             columns.append(extra)
         return F.cross_entropy(torch.cat(columns, dim=1) / temperature, labels)

@@ -48,3 +48,16 @@ def test_symmetric_kl_values() -> None:
     p, q = torch.tensor([0.5, 0.5]), torch.tensor([0.75, 0.25])
     expected = float((p * (p / q).log()).sum() + (q * (q / p).log()).sum())
     assert math.isclose(float(symmetric_kl(a, b)), expected, rel_tol=1e-4)
+
+
+def test_info_nce_without_same_kg_negatives_by_hand() -> None:
+    source = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    target = torch.tensor([[1.0, 0.0], [0.6, 0.8]])
+    sims = BatchSimilarities.of(source, target, same_kg=False)
+    assert sims.same_source is None and sims.same_target is None
+    # Row 0 of source->target: logits [1, 0.6] / 0.5; row 1: [0, 0.8] / 0.5; and transposed.
+    def ce(logits, i):
+        return -math.log(math.exp(logits[i]) / sum(math.exp(x) for x in logits))
+    forward = (ce([2.0, 1.2], 0) + ce([0.0, 1.6], 1)) / 2
+    backward = (ce([2.0, 0.0], 0) + ce([1.2, 1.6], 1)) / 2
+    assert math.isclose(float(info_nce_from(sims, 0.5)), 0.5 * (forward + backward), rel_tol=1e-6)
