@@ -1,0 +1,36 @@
+"""Active candidate selection (spec section 6): the candidate pool, DS3 and the strategies."""
+from almea.selection.dissimilarity import dissimilarity_matrix, diversity_penalty, sparsity_weight
+from almea.selection.ds3 import DS3Result, ds3_admm, ds3_objective, representatives
+from almea.selection.ds3_reference import ds3_cvxpy
+from almea.selection.pool import CandidatePool, candidate_pool
+from almea.selection.strategies import (
+    STRATEGIES,
+    Selection,
+    SelectionContext,
+    degree_selection,
+    ds3_selection,
+    most_confident_selection,
+    random_selection,
+    uncertainty_selection,
+)
+
+__all__ = [
+    "STRATEGIES",
+    "CandidatePool",
+    "DS3Result",
+    "Selection",
+    "SelectionContext",
+    "candidate_pool",
+    "degree_selection",
+    "dissimilarity_matrix",
+    "diversity_penalty",
+    "ds3_admm",
+    "ds3_cvxpy",
+    "ds3_objective",
+    "ds3_selection",
+    "most_confident_selection",
+    "random_selection",
+    "representatives",
+    "sparsity_weight",
+    "uncertainty_selection",
+]

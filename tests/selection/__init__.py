@@ -1,0 +1,1 @@
+"""Tests of the candidate pool, DS3 and the selection strategies."""
