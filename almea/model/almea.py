@@ -65,7 +65,7 @@ class ALMEA(nn.Module):
         if cfg.joint == "sum":
             joint = self.join({m: h[pairs.flatten()] for m, h in hidden.items()})
             neg = None if hard_negatives is None else self.join({m: h[hard_negatives] for m, h in hidden.items()})
-            terms = {"align": info_nce(joint[0::2], joint[1::2], cfg.temperature, neg)}
+            terms = {"align": info_nce(joint[0::2], joint[1::2], cfg.temperature, neg, cfg.same_kg_negatives)}
             per_modality = [
                 BatchSimilarities.of(h[src], h[tgt], same_kg=cfg.same_kg_negatives) for h in hidden.values()
             ] if cfg.intra_modal else []

@@ -72,10 +72,14 @@ def info_nce_from(sims: BatchSimilarities, temperature: float) -> torch.Tensor:
 
 
 def info_nce(
-    source: torch.Tensor, target: torch.Tensor, temperature: float, hard_negatives: torch.Tensor | None = None
+    source: torch.Tensor,
+    target: torch.Tensor,
+    temperature: float,
+    hard_negatives: torch.Tensor | None = None,
+    same_kg: bool = True,
 ) -> torch.Tensor:
     """:func:`info_nce_from` on the similarities of (B, d) ``source``/``target`` embeddings."""
-    return info_nce_from(BatchSimilarities.of(source, target, hard_negatives), temperature)
+    return info_nce_from(BatchSimilarities.of(source, target, hard_negatives, same_kg), temperature)
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
