@@ -198,18 +198,23 @@ def test_supplied_image_features_take_precedence_over_files(tmp_path) -> None:
 
 # -- cache ------------------------------------------------------------------------------------
 
-@pytest.fixture
-def counted(monkeypatch) -> list[int]:
-    """Counts how often the features are really computed (relation bag calls)."""
+def count_calls(monkeypatch, name: str) -> list[int]:
+    """Wrap ``almea.features.build.<name>`` so a test can count real computations."""
     calls = [0]
-    original = build_module.relation_bag
+    original = getattr(build_module, name)
 
     def counting(*args, **kwargs):
         calls[0] += 1
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(build_module, "relation_bag", counting)
+    monkeypatch.setattr(build_module, name, counting)
     return calls
+
+
+@pytest.fixture
+def counted(monkeypatch) -> list[int]:
+    """Counts how often the features are really computed (relation bag calls)."""
+    return count_calls(monkeypatch, "relation_bag")
 
 
 def test_cache_hit_reads_files(tmp_path, counted) -> None:

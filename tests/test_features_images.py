@@ -9,9 +9,8 @@ from PIL import Image
 
 from almea.data.errors import DataFormatError
 from almea.features import FeatureConfig, build_features
-from almea.features import build as build_module
 from almea.features.images import EMBEDDING_DIM, encode_images
-from tests.test_features import make_pair
+from tests.test_features import count_calls, make_pair
 
 
 @pytest.fixture
@@ -45,14 +44,7 @@ def test_encoder_gives_deterministic_distinct_1280d_rows(pictures) -> None:
 
 
 def test_visual_block_from_image_files_is_cached(tmp_path, pictures, monkeypatch) -> None:
-    calls = [0]
-    original = build_module.encode_images
-
-    def counting(*args, **kwargs):
-        calls[0] += 1
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(build_module, "encode_images", counting)
+    calls = count_calls(monkeypatch, "encode_images")
     pair = make_pair(image_paths=[pictures[0], None, pictures[1], None, pictures[2], None])
     features = build_features(pair, cache_dir=tmp_path / "cache")
     again = build_features(pair, cache_dir=tmp_path / "cache")

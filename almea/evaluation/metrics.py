@@ -12,16 +12,16 @@ from torch.nn import functional as F
 BLOCK_ELEMENTS = 1 << 25
 
 
-def _row_chunks(n_rows: int, n_cols: int) -> range:
-    step = max(1, BLOCK_ELEMENTS // max(1, n_cols))
-    return range(0, n_rows, step)
+def rows_per_block(n_cols: int, budget: int | None = None) -> int:
+    """Rows of an (n_rows x n_cols) score matrix that fit in ``budget`` elements (default BLOCK_ELEMENTS)."""
+    return max(1, (BLOCK_ELEMENTS if budget is None else budget) // max(1, n_cols))
 
 
 def mean_topk_similarity(queries: torch.Tensor, candidates: torch.Tensor, k: int) -> torch.Tensor:
     """(Q,) mean of each query's k highest cosine similarities among candidates (CSLS r term)."""
     k = min(k, len(candidates))
     out = torch.empty(len(queries), device=queries.device)
-    step = _row_chunks(len(queries), len(candidates)).step
+    step = rows_per_block(len(candidates))
     for lo in range(0, len(queries), step):
         sim = queries[lo : lo + step] @ candidates.t()
         out[lo : lo + step] = sim.topk(k, dim=1).values.mean(dim=1)
@@ -31,7 +31,7 @@ def mean_topk_similarity(queries: torch.Tensor, candidates: torch.Tensor, k: int
 def _ranks(queries: torch.Tensor, candidates: torch.Tensor, r_q: torch.Tensor, r_c: torch.Tensor) -> torch.Tensor:
     """1-based CSLS rank of candidate i for query i (both L2-normalised, aligned by row)."""
     ranks = torch.empty(len(queries), dtype=torch.long, device=queries.device)
-    step = _row_chunks(len(queries), len(candidates)).step
+    step = rows_per_block(len(candidates))
     for lo in range(0, len(queries), step):
         hi = min(lo + step, len(queries))
         csls = 2 * queries[lo:hi] @ candidates.t() - r_q[lo:hi, None] - r_c[None, :]

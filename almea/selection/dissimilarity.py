@@ -9,7 +9,10 @@ import math
 
 import torch
 
-BLOCK_ELEMENTS = 1 << 25
+from almea.evaluation.metrics import BLOCK_ELEMENTS as METRICS_BLOCK_ELEMENTS
+from almea.evaluation.metrics import rows_per_block
+
+BLOCK_ELEMENTS = METRICS_BLOCK_ELEMENTS
 
 
 def _squared_distances(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -62,7 +65,7 @@ def diversity_penalty(
     if len(labelled_source) == 0:
         return torch.ones(k, dtype=h_source.dtype, device=h_source.device)
     closest = torch.full((k,), torch.inf, dtype=h_source.dtype, device=h_source.device)
-    step = max(1, BLOCK_ELEMENTS // max(1, k))
+    step = rows_per_block(k, BLOCK_ELEMENTS)
     for lo in range(0, len(labelled_source), step):
         d = (
             _squared_distances(h_source, labelled_source[lo : lo + step])

@@ -14,7 +14,7 @@ import torch
 from torch.nn import functional as F
 
 from almea.evaluation.metrics import BLOCK_ELEMENTS as _METRICS_BLOCK
-from almea.evaluation.metrics import mean_topk_similarity
+from almea.evaluation.metrics import mean_topk_similarity, rows_per_block
 
 BLOCK_ELEMENTS = _METRICS_BLOCK
 
@@ -115,7 +115,7 @@ def candidate_pool(
     best_target = torch.empty(n_src, dtype=torch.long, device=device)
     col_best = torch.full((n_tgt,), -torch.inf, device=device)
     col_source = torch.full((n_tgt,), -1, dtype=torch.long, device=device)
-    step = max(1, BLOCK_ELEMENTS // n_tgt)
+    step = rows_per_block(n_tgt, BLOCK_ELEMENTS)
     for lo in range(0, n_src, step):
         hi = min(lo + step, n_src)
         csls = 2 * src[lo:hi] @ tgt.t() - r_src[lo:hi, None] - r_tgt[None, :]
