@@ -16,6 +16,14 @@ def real_dataset(relative: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def demo_pair():
+    """A small synthetic pair without images (300 world entities), for training tests."""
+    from almea.data.synthetic import DemoConfig, generate_demo
+
+    return generate_demo(DemoConfig(n_entities=300, seed=1, images=False))
+
+
 def write_lines(path: Path, lines: list[str]) -> Path:
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     return path

@@ -18,8 +18,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--test-ratio", type=float, help="held-out share (default: 1 - seed ratio)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
-    parser.add_argument("--lr", type=float, default=TrainConfig.lr)
     parser.add_argument("--eval-every", type=int, default=TrainConfig.eval_every)
+    add_model_options(parser)
+    parser.add_argument("--checkpoint", type=Path, help="warm start from / save to this file")
+    parser.add_argument("--out", type=Path, help="write the result JSON here")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.set_defaults(run=run)
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """Model, feature and optimiser switches shared by ``train`` and ``simulate``."""
+    parser.add_argument("--lr", type=float, default=TrainConfig.lr)
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     parser.add_argument("--names", choices=("none", "ngram", "minilm"), default="none", help="name features")
     parser.add_argument("--no-values", action="store_true", help="ablation: drop the attribute-value block")
@@ -27,10 +36,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-lsc", action="store_true", help="ablation: no calibration losses")
     parser.add_argument("--no-impute", action="store_true", help="ablation: no imputation at inference")
     parser.add_argument("--same-kg-negatives", action="store_true", help="MCLEA's in-KG batch negatives too")
-    parser.add_argument("--checkpoint", type=Path, help="warm start from / save to this file")
-    parser.add_argument("--out", type=Path, help="write the result JSON here")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.set_defaults(run=run)
 
 
 def configs(args: argparse.Namespace) -> tuple[FeatureConfig, ModelConfig, TrainConfig]:

@@ -5,6 +5,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -51,15 +52,19 @@ class Trainer:
         epochs: int | None = None,
         test_pairs: np.ndarray | None = None,
         hard_negatives: np.ndarray | None = None,
+        on_epoch: Callable[[int, int], None] | None = None,
     ) -> History:
-        """Train ``epochs`` more epochs (warm: continues from the current weights)."""
+        """Train ``epochs`` more epochs (warm: continues from the current weights).
+
+        ``on_epoch(done, epochs)`` is called after each epoch (a worker's progress report).
+        """
         epochs = self.config.epochs if epochs is None else epochs
         pairs = torch.as_tensor(train_pairs, dtype=torch.long, device=self.device)
         negatives = None if hard_negatives is None or len(hard_negatives) == 0 else torch.as_tensor(
             hard_negatives, dtype=torch.long, device=self.device
         )
         bar = tqdm(range(epochs), desc="train", disable=not self.progress, leave=False)
-        for _ in bar:
+        for done in bar:
             started = time.perf_counter()
             terms = self._epoch(pairs, negatives)
             self.history.epoch_seconds.append(time.perf_counter() - started)
@@ -69,6 +74,8 @@ class Trainer:
             every = self.config.eval_every
             if test_pairs is not None and every and self.epoch % every == 0:
                 self.history.evaluations.append(self.evaluate(test_pairs))
+            if on_epoch is not None:
+                on_epoch(done + 1, epochs)
         return self.history
 
     def _epoch(self, pairs: torch.Tensor, negatives: torch.Tensor | None) -> dict[str, float]:

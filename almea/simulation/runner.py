@@ -1,0 +1,168 @@
+"""Simulated-oracle active learning (Algorithm 2, spec sections 7-8), resumable per round.
+
+A run trains ``warm_epochs`` on the base labels, then each round selects a batch, asks the
+oracle, adds the accepted pairs to the labels (rejected ones become hard negatives) and
+trains ``round_epochs`` more from the current weights. After every round the state (labels,
+answers, metrics) and the model checkpoint are written atomically, so a killed run continues
+from its last finished round and ends with the same numbers as an uninterrupted one.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from almea.active import ActiveLearner, GoldOracle, LearnerConfig, parse_budget
+from almea.data.kg_pair import KGPair
+from almea.training.pipeline import peak_memory_mb
+from almea.training.split import split_links
+from almea.training.trainer import seed_everything
+
+STATE_FILE = "state.json"
+CHECKPOINT_FILE = "model.pt"
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """One run: a budget, a strategy and a seed (the seed also fixes the test split)."""
+
+    budget: str
+    strategy: str = "ds3"
+    seed: int = 0
+    test_ratio: float = 0.7
+    """Held-out share of the gold links, fixed per seed for every budget and strategy."""
+    warm_epochs: int = 60
+    round_epochs: int = 20
+    error_rate: float = 0.0
+    accept_all: bool = False
+    learner: LearnerConfig = field(default_factory=LearnerConfig)
+
+    def __post_init__(self) -> None:
+        parse_budget(self.budget)
+        if self.warm_epochs < 1 or self.round_epochs < 0:
+            raise ValueError(f"need warm_epochs >= 1 and round_epochs >= 0, got {self.warm_epochs}, {self.round_epochs}")
+
+    @property
+    def name(self) -> str:
+        """A folder name for the run, e.g. ``15%+1%x5-ds3-s0``."""
+        return f"{self.budget.replace(' ', '')}-{self.strategy}-s{self.seed}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _pairs(rows: list) -> np.ndarray:
+    return np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+
+
+@dataclass
+class _State:
+    """What a run carries from round to round; JSON on disk."""
+
+    config: dict
+    rows: list[dict] = field(default_factory=list)
+    labelled: list[list[int]] = field(default_factory=list)
+    answered: list[list[int]] = field(default_factory=list)
+    rejected: list[list[int]] = field(default_factory=list)
+    done: bool = False
+
+    @classmethod
+    def open(cls, folder: Path, config: SimulationConfig) -> _State:
+        path = folder / STATE_FILE
+        if not path.exists():
+            return cls(config=config.to_dict())
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: not a simulation state file ({err.msg} at line {err.lineno})") from err
+        if data.get("config") != json.loads(json.dumps(config.to_dict())):
+            raise ValueError(f"{path}: holds a run with another configuration; use a new --out folder")
+        return cls(**data)
+
+
+class Simulation:
+    """A resumable simulated-oracle run written to ``folder``."""
+
+    def __init__(self, pair: KGPair, config: SimulationConfig, folder: Path, progress: bool = True) -> None:
+        self.pair = pair
+        self.config = config
+        self.folder = folder
+        self.progress = progress
+        self.budget = parse_budget(config.budget)
+        self.split = split_links(pair.links, config.test_ratio, config.seed)
+        self.oracle = GoldOracle(pair.links, config.error_rate, config.accept_all, config.seed)
+
+    def run(self) -> list[dict]:
+        """Run (or finish) the schedule; returns one metrics row per round (0 = base)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        state = _State.open(self.folder, self.config)
+        if state.done:
+            return state.rows
+        learner = ActiveLearner(self.pair, self.config.learner, progress=self.progress)
+        checkpoint = self.folder / CHECKPOINT_FILE
+        if state.rows:
+            learner.load(checkpoint)
+        else:
+            state.labelled = self.split.base(self.budget.base).tolist()
+            self._train_round(learner, state, 0, {}, self.config.warm_epochs)
+            learner.save(checkpoint)
+            _write_json(self.folder / STATE_FILE, asdict(state))
+        rounds = range(len(state.rows), self.budget.rounds + 1)
+        for index in tqdm(rounds, desc=self.config.name, disable=not self.progress, leave=False):
+            proposal = self._propose(learner, state, index)
+            self._train_round(learner, state, index, proposal, self.config.round_epochs)
+            learner.save(checkpoint)
+            _write_json(self.folder / STATE_FILE, asdict(state))
+        state.done = True
+        _write_json(self.folder / STATE_FILE, asdict(state))
+        return state.rows
+
+    def _propose(self, learner: ActiveLearner, state: _State, index: int) -> dict:
+        """Select a batch, answer it with the oracle and update the label sets."""
+        n = self.budget.batch_size(self.split.n_links)
+        rng = np.random.default_rng([self.config.seed, index])
+        selection = learner.select(n, _pairs(state.labelled), _pairs(state.answered), self.split.test, rng, self.config.strategy)
+        accept = self.oracle.answer(selection.pairs, index)
+        gold = self.oracle.is_gold(selection.pairs)
+        state.labelled += selection.pairs[accept].tolist()
+        state.rejected += selection.pairs[~accept].tolist()
+        state.answered += selection.pairs.tolist()
+        return {
+            "proposed": len(selection),
+            "accepted": int(accept.sum()),
+            "precision": float(gold.mean()) if len(gold) else 0.0,
+            "wrong_labels": int((accept & ~gold).sum()),
+            "select_seconds": selection.seconds,
+        }
+
+    def _train_round(self, learner: ActiveLearner, state: _State, index: int, proposal: dict, epochs: int) -> None:
+        """Train warm from the current weights, evaluate on the fixed test set, record a row."""
+        seed_everything(self.config.seed * 1000 + index)
+        started = time.perf_counter()
+        learner.train(_pairs(state.labelled), epochs, _pairs(state.rejected))
+        trained = time.perf_counter()
+        metrics = learner.evaluate(self.split.test)
+        state.rows.append({
+            "round": index,
+            "labelled": len(state.labelled),
+            "labelled_share": len(state.labelled) / self.split.n_links,
+            "answered": len(state.answered),
+            **{"proposed": 0, "accepted": 0, "precision": None, "wrong_labels": 0, "select_seconds": 0.0, **proposal},
+            "train_seconds": trained - started,
+            "eval_seconds": time.perf_counter() - trained,
+            "epochs": learner.trainer.epoch,
+            "peak_memory_mb": peak_memory_mb(),
+            **{f"{direction}_{name}": value for direction in ("l2r", "r2l") for name, value in metrics[direction].items()},
+            "modality_weights": learner.modality_weights(),
+        })
