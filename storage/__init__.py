@@ -1,0 +1,55 @@
+"""Persistence of annotation projects: one SQLite file per project, no Streamlit, no torch.
+
+``ProjectStore`` is the entry point; the records it returns are plain frozen dataclasses.
+"""
+from storage.decisions import combine_answers
+from storage.errors import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    ProjectFileError,
+    RoundClosedError,
+    StorageError,
+    StoreBusyError,
+)
+from storage.project_store import ProjectStore
+from storage.queue import DEFAULT_LEASE_SECONDS
+from storage.records import (
+    ANSWERS,
+    VERDICTS,
+    Checkpoint,
+    Decision,
+    Job,
+    LabelledPair,
+    Project,
+    Proposal,
+    Round,
+    RoundCounts,
+    Verdict,
+)
+from storage.schema import DB_NAME
+
+__all__ = [
+    "ANSWERS",
+    "DB_NAME",
+    "DEFAULT_LEASE_SECONDS",
+    "VERDICTS",
+    "Checkpoint",
+    "ConflictError",
+    "Decision",
+    "InvalidRequestError",
+    "Job",
+    "LabelledPair",
+    "NotFoundError",
+    "Project",
+    "ProjectFileError",
+    "ProjectStore",
+    "Proposal",
+    "Round",
+    "RoundClosedError",
+    "RoundCounts",
+    "StorageError",
+    "StoreBusyError",
+    "Verdict",
+    "combine_answers",
+]

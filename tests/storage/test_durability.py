@@ -1,0 +1,112 @@
+"""Crash safety and concurrent writers in separate processes."""
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.pool
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from storage import DB_NAME, ProjectStore, StoreBusyError, schema
+from tests.storage import workers
+from tests.storage.conftest import open_round
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def integrity(project_dir: Path) -> tuple[str, list]:
+    with sqlite3.connect(project_dir / DB_NAME) as conn:
+        return conn.execute("PRAGMA integrity_check").fetchone()[0], conn.execute("PRAGMA foreign_key_check").fetchall()
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[multiprocessing.pool.Pool]:
+    # spawn, not fork: a forked child must not inherit the parent's SQLite connections.
+    with multiprocessing.get_context("spawn").Pool(4) as processes:
+        yield processes
+
+
+@pytest.mark.timeout(120)
+def test_killed_annotator_loses_nothing_it_reported(store: ProjectStore, project_dir: Path) -> None:
+    """SIGKILL at arbitrary points; every decision printed as committed is in the database."""
+    round_ = open_round(store, 1000)
+    reported: list[int] = []
+    for kill_after in (10, 25, 40):
+        child = subprocess.Popen(
+            [sys.executable, "-m", "tests.storage.workers", str(project_dir), str(round_.id), "alice"],
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, text=True,
+        )
+        for _ in range(kill_after):
+            line = child.stdout.readline()
+            assert line, "the worker stopped before it was killed"
+            reported.append(int(line))
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        reported += [int(line) for line in child.stdout.read().split()]
+        child.stdout.close()
+    stored = {d.id for d in store.decision_log()}
+    assert set(reported) <= stored
+    assert len(stored) - len(reported) <= 3  # at most one committed-but-unprinted per kill
+    assert store.round_counts(round_.id).remaining > 0, "the worker finished before it was killed"
+    assert integrity(project_dir) == ("ok", [])
+
+
+@pytest.mark.timeout(120)
+def test_concurrent_annotators_answer_each_pair_once(store: ProjectStore, project_dir: Path, pool) -> None:
+    round_ = open_round(store, 200)
+    names = [f"p{i}" for i in range(4)]
+    given = pool.starmap(workers.answer_pairs, [(str(project_dir), round_.id, name, 50) for name in names])
+    assert [len(ids) for ids in given] == [50] * 4
+    log = store.decision_log()
+    assert len(log) == 200
+    assert sorted(d.proposal_id for d in log) == [p.id for p in store.proposals(round_.id)]
+    for name, ids in zip(names, given):
+        assert sorted(d.proposal_id for d in log if d.annotator == name) == sorted(ids)
+    assert store.next_pair(round_.id, "late") is None
+    assert integrity(project_dir) == ("ok", [])
+
+
+@pytest.mark.timeout(120)
+def test_concurrent_leases_are_exclusive(store: ProjectStore, project_dir: Path, pool) -> None:
+    round_ = open_round(store, 200)
+    leased = pool.starmap(workers.lease_pairs, [(str(project_dir), round_.id, f"p{i}", 50) for i in range(4)])
+    every = [pid for ids in leased for pid in ids]
+    assert sorted(every) == [p.id for p in store.proposals(round_.id)]
+    assert store.next_pair(round_.id, "late") is None
+
+
+@pytest.mark.timeout(120)
+def test_each_job_is_claimed_by_one_worker(store: ProjectStore, project_dir: Path, pool) -> None:
+    created = [store.create_job("train", {"n": n}).id for n in range(40)]
+    ran = pool.map(workers.run_jobs, [str(project_dir)] * 4)
+    assert sorted(job for jobs in ran for job in jobs) == created
+    assert {(job.status, job.attempts) for job in store.jobs()} == {("done", 1)}
+
+
+def test_writer_waits_for_a_lock_held_briefly(project_dir: Path, store: ProjectStore, monkeypatch) -> None:
+    monkeypatch.setattr(schema, "BUSY_TIMEOUT_MS", 20)
+    other = sqlite3.connect(project_dir / DB_NAME, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.05, other.execute, args=("COMMIT",)).start()
+    with ProjectStore.open(project_dir) as waiting:
+        assert waiting.start_round("ds3").id == 1
+    other.close()
+
+
+def test_writer_gives_up_on_a_lock_held_for_long(project_dir: Path, store: ProjectStore, monkeypatch) -> None:
+    monkeypatch.setattr(schema, "BUSY_TIMEOUT_MS", 20)
+    with ProjectStore.open(project_dir) as waiting:
+        other = sqlite3.connect(project_dir / DB_NAME, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StoreBusyError, match="another process held the database lock"):
+            waiting.start_round("ds3")
+        other.execute("ROLLBACK")
+        other.close()
+        assert waiting.rounds() == []
