@@ -12,6 +12,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 run: $(STAMP)
+	$(PY) -m annotate.demo
 	$(PY) -m streamlit run app.py --server.headless true
 
 test: $(STAMP)

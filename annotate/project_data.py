@@ -1,0 +1,47 @@
+"""A project's dataset in memory, loaded once per process and shared by every session."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from almea.data import load_dataset
+from almea.data.kg_pair import KGPair
+from almea.training.split import split_links
+from annotate.pair_view import EntityIndex
+
+
+@dataclass(frozen=True, eq=False)
+class ProjectData:
+    pair: KGPair
+    index: EntityIndex
+    ids: dict[str, int]
+    """Entity URI -> global id (KG1 and KG2 URIs may coincide, so per KG below)."""
+    ids2: dict[str, int]
+
+    def source_id(self, uri: str) -> int:
+        return self.ids[uri]
+
+    def target_id(self, uri: str) -> int:
+        return self.ids2[uri]
+
+    def held_out(self, eval_ratio: float, seed: int) -> np.ndarray:
+        """(T, 2) gold links that score models and are never proposed (empty without gold)."""
+        if eval_ratio <= 0 or len(self.pair.links) < 2:
+            return np.zeros((0, 2), np.int64)
+        return split_links(self.pair.links, eval_ratio, seed).test
+
+
+@lru_cache(maxsize=4)
+def _load(folder: str, layout: str, images: str | None) -> ProjectData:
+    pair = load_dataset(Path(folder), layout, images=Path(images) if images else None)
+    ids = {uri: i for i, uri in enumerate(pair.entities[: pair.n1])}
+    ids2 = {uri: pair.n1 + i for i, uri in enumerate(pair.entities[pair.n1 :])}
+    return ProjectData(pair, EntityIndex(pair), ids, ids2)
+
+
+def project_data(dataset: dict) -> ProjectData:
+    """The dataset described by a project's ``dataset`` dict ({folder, layout, images})."""
+    return _load(str(dataset["folder"]), dataset["layout"], dataset.get("images"))

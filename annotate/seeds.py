@@ -1,0 +1,33 @@
+"""Seed links for a project: an ``ent_links`` TSV checked against the dataset, or gold links."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from almea.data.errors import DataFormatError
+from almea.data.links import check_one_to_one
+from almea.data.tsv import read_rows
+from annotate.project_data import ProjectData
+
+
+def read_seed_tsv(path: Path, data: ProjectData) -> list[tuple[str, str]]:
+    """(source URI, target URI) rows of ``path``; unknown entities and non-1-to-1 links are
+    errors naming the line, so a bad file stores nothing."""
+    rows = []
+    for line, (source, target) in read_rows(Path(path), 2, "KG1 entity<TAB>KG2 entity"):
+        for uri, ids, side in ((source, data.ids, "KG1"), (target, data.ids2, "KG2")):
+            if uri not in ids:
+                raise DataFormatError(Path(path), f"{side} entity {uri!r} is not in the project's dataset", line=line)
+        rows.append((line, data.source_id(source), data.target_id(target)))
+    links = check_one_to_one(Path(path), rows, data.pair.entities, data.pair.n1)
+    return [(data.pair.entities[a], data.pair.entities[b]) for a, b in links]
+
+
+def gold_seeds(data: ProjectData, ratio: float, held_out: np.ndarray, seed: int) -> list[tuple[str, str]]:
+    """``ratio`` x all gold links drawn at random outside the held-out set (demo, simulations)."""
+    blocked = {tuple(p) for p in held_out.tolist()}
+    pool = np.array([p for p in data.pair.links.tolist() if tuple(p) not in blocked], dtype=np.int64).reshape(-1, 2)
+    count = min(len(pool), int(round(ratio * len(data.pair.links))))
+    chosen = pool[np.random.default_rng(seed).permutation(len(pool))[:count]]
+    return [(data.pair.entities[a], data.pair.entities[b]) for a, b in chosen]

@@ -1,0 +1,229 @@
+"""The annotation service: the only API the pages call (issue: the app).
+
+``AnnotationProject`` wraps one project's store and dataset: the queue an annotator works
+through, decisions and undo, round closing with background retraining, the simulated
+oracle and exports. Every decision is committed by the store before the call returns.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from almea.active import GoldOracle
+from annotate.datasets import home_dir
+from annotate.pair_view import PairView, pair_view
+from annotate.project_data import ProjectData, project_data
+from annotate.seeds import gold_seeds, read_seed_tsv
+from annotate.settings import ProjectSettings
+from annotate.worker import TRAIN, worker_running
+from storage import Job, Proposal, ProjectStore, Round, RoundCounts
+
+PROJECTS = "projects"
+ORACLE = "oracle"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def projects_dir(home: Path | None = None) -> Path:
+    return (home or home_dir()) / PROJECTS
+
+
+def list_projects(home: Path | None = None) -> list[str]:
+    """Names of the projects in the home folder, oldest first."""
+    folder = projects_dir(home)
+    if not folder.is_dir():
+        return []
+    found = [p for p in folder.iterdir() if (p / "project.sqlite").is_file()]
+    return [p.name for p in sorted(found, key=lambda p: p.stat().st_mtime)]
+
+
+@dataclass(frozen=True)
+class PairCard:
+    """A leased proposal and everything shown about it."""
+
+    proposal: Proposal
+    view: PairView
+
+
+@dataclass(frozen=True)
+class Progress:
+    round: Round | None
+    rounds_done: int
+    counts: RoundCounts | None
+    labels: int
+    """Training labels so far: seed links plus accepted pairs."""
+    model_version: int
+    job: Job | None
+    """The latest training job (the worker's state)."""
+    worker_alive: bool
+
+
+class AnnotationProject:
+    """One project: its store, its dataset and its settings."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.store = ProjectStore.open(self.folder)
+        project = self.store.project()
+        self.name = project.name
+        self.dataset = project.dataset
+        self.settings = ProjectSettings.from_dict(project.config)
+
+    @classmethod
+    def open(cls, name: str, home: Path | None = None) -> AnnotationProject:
+        return cls(projects_dir(home) / name)
+
+    @property
+    def data(self) -> ProjectData:
+        return project_data(self.dataset)
+
+    def held_out(self) -> np.ndarray:
+        return self.data.held_out(self.settings.eval_ratio, self.settings.seed)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def next_pair(self, annotator: str) -> PairCard | None:
+        """Lease the annotator's next pair of the open round (None: nothing to label now)."""
+        current = self.store.current_round()
+        if current is None:
+            return None
+        proposal = self.store.next_pair(current.id, annotator)
+        return None if proposal is None else self.card(proposal)
+
+    def card(self, proposal: Proposal) -> PairCard:
+        aligned = self.aligned()
+        view = pair_view(self.data.index, proposal.source_id, proposal.target_id, aligned, proposal.evidence)
+        return PairCard(proposal, view)
+
+    def aligned(self) -> dict[int, int]:
+        """Every aligned entity (seed or accepted) -> its counterpart, both directions."""
+        data = self.data
+        out: dict[int, int] = {}
+        for p in self.store.accepted_pairs():
+            s = p.source_id if p.source_id is not None else data.ids.get(p.source_uri)
+            t = p.target_id if p.target_id is not None else data.ids2.get(p.target_uri)
+            if s is not None and t is not None:
+                out[s], out[t] = t, s
+        return out
+
+    def decide(self, annotator: str, proposal_id: int, answer: str) -> None:
+        """Record an answer (committed on return); a finished batch starts retraining."""
+        self.store.decide(proposal_id, annotator, answer)
+        current = self.store.current_round()
+        if current is not None and self.store.round_counts(current.id).remaining == 0:
+            self.close_round()
+
+    def undo(self, annotator: str) -> Proposal | None:
+        """Cancel the annotator's latest decision of the open round; returns the pair to ask again."""
+        return self.store.undo_last(annotator)
+
+    def close_round(self) -> Job:
+        """Close the open round (early or when done) and queue retraining + the next batch."""
+        current = self.store.current_round()
+        if current is not None:
+            self.store.close_round(current.id)
+        return self.queue_training(None if current is None else current.id)
+
+    def queue_training(self, round_id: int | None = None) -> Job:
+        pending = [j for j in self.store.jobs(kind=TRAIN) if j.status in ("queued", "running")]
+        job = pending[0] if pending else self.store.create_job(TRAIN, {"round_id": round_id})
+        self.ensure_worker()
+        return job
+
+    def retry(self, job_id: int) -> Job:
+        job = self.store.retry_job(job_id)
+        self.ensure_worker()
+        return job
+
+    def ensure_worker(self) -> bool:
+        """Start the project's worker process when a job waits and none runs; True if started."""
+        if not self.store.jobs(status="queued") or worker_running(self.folder):
+            return False
+        log = open(self.folder / "worker.log", "ab")
+        subprocess.Popen(
+            [sys.executable, "-m", "annotate.worker", str(self.folder)],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, cwd=Path(__file__).resolve().parents[1], env=os.environ.copy(),
+        )
+        log.close()
+        return True
+
+    def progress(self) -> Progress:
+        current = self.store.current_round()
+        rounds = self.store.rounds()
+        return Progress(
+            round=current,
+            rounds_done=sum(1 for r in rounds if not r.is_open),
+            counts=None if current is None else self.store.round_counts(current.id),
+            labels=len(self.store.accepted_pairs()),
+            model_version=self.store.model_version(),
+            job=self.store.latest_job(TRAIN),
+            worker_alive=worker_running(self.folder),
+        )
+
+    def answer_with_oracle(self, error_rate: float = 0.0, limit: int | None = None) -> int:
+        """Simulated-oracle mode: answer the open round's queue from gold links as "oracle"."""
+        current = self.store.current_round()
+        if current is None:
+            return 0
+        oracle = GoldOracle(self.data.pair.links, error_rate=error_rate, seed=self.settings.seed)
+        answered = 0
+        while limit is None or answered < limit:
+            proposal = self.store.next_pair(current.id, ORACLE)
+            if proposal is None:
+                break
+            accept = oracle.answer(np.array([[proposal.source_id, proposal.target_id]]), proposal.id)[0]
+            self.decide(ORACLE, proposal.id, "accept" if accept else "reject")
+            answered += 1
+        return answered
+
+    def export_links(self, path: Path) -> int:
+        return self.store.export_links_tsv(path)
+
+    def export_decisions(self, path: Path) -> int:
+        """The decision log as CSV or JSONL, by the file's suffix."""
+        if Path(path).suffix == ".jsonl":
+            return self.store.export_decisions_jsonl(path)
+        return self.store.export_decisions_csv(path)
+
+
+def create_project(
+    name: str,
+    dataset: dict,
+    settings: ProjectSettings = ProjectSettings(),
+    seed_links: Path | None = None,
+    gold_seed_ratio: float = 0.0,
+    home: Path | None = None,
+    start: bool = True,
+) -> AnnotationProject:
+    """A new project on ``dataset`` ({folder, layout[, images]}), with seed links from a TSV
+    and/or drawn from the gold links; queues the first training unless ``start`` is False.
+
+    The dataset and seed file are checked before anything is written, so a bad input leaves
+    no half-made project behind.
+    """
+    if not _NAME.match(name):
+        raise ValueError(f"project name {name!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    folder = projects_dir(home) / name
+    if folder.exists():
+        raise ValueError(f"a project named {name!r} already exists in {folder.parent}")
+    dataset = {"folder": str(Path(dataset["folder"]).resolve()), **{k: v for k, v in dataset.items() if k != "folder"}}
+    data = project_data(dataset)
+    held_out = data.held_out(settings.eval_ratio, settings.seed)
+    seeds = {Path(seed_links).name: read_seed_tsv(seed_links, data)} if seed_links is not None else {}
+    if gold_seed_ratio > 0:
+        seeds["gold"] = gold_seeds(data, gold_seed_ratio, held_out, settings.seed)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with ProjectStore.create(folder, name, dataset, settings.to_dict()) as store:
+        for origin, links in seeds.items():
+            store.import_seed_labels(links, origin=origin)
+    project = AnnotationProject(folder)
+    if start:
+        project.queue_training()
+    return project

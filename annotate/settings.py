@@ -1,0 +1,37 @@
+"""A project's settings: the learner plus the annotation schedule, stored as JSON."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from almea.active import LearnerConfig
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    """How a project trains and proposes; the defaults are the backend's."""
+
+    learner: LearnerConfig = field(default_factory=LearnerConfig)
+    batch_size: int = 50
+    """Pairs proposed per round."""
+    warm_epochs: int = 60
+    """Epochs of the first model, on the seed labels alone (T_warm)."""
+    round_epochs: int = 20
+    """Epochs added after each round, from the current weights (T_inter)."""
+    eval_ratio: float = 0.3
+    """Share of the dataset's gold links held out to score each model (0: no scoring).
+    Their entities are never proposed, so the learning curve stays honest."""
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.warm_epochs < 1 or self.round_epochs < 0:
+            raise ValueError("batch_size and warm_epochs must be >= 1 and round_epochs >= 0")
+        if not 0.0 <= self.eval_ratio < 1.0:
+            raise ValueError(f"eval_ratio must lie in [0, 1), got {self.eval_ratio}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ProjectSettings:
+        values = {k: v for k, v in data.items() if k != "learner"}
+        return cls(learner=LearnerConfig.from_dict(data.get("learner", {})), **values)
