@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from almea.active import GoldOracle
+from almea.active import GoldOracle, LearnerConfig, SelectionConfig
+from almea.data import LAYOUTS, DataFormatError  # noqa: F401 - re-exported: pages import annotate only
+from almea.selection import STRATEGIES
 from annotate.datasets import home_dir
 from annotate.pair_view import PairView, pair_view
 from annotate.project_data import ProjectData, project_data
@@ -27,6 +29,13 @@ from storage import Job, Proposal, ProjectStore, Round, RoundCounts
 PROJECTS = "projects"
 ORACLE = "oracle"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+STRATEGY_NAMES = tuple(STRATEGIES)
+
+
+def project_settings(strategy: str, batch_size: int, warm_epochs: int, round_epochs: int) -> ProjectSettings:
+    """The backend's defaults with what the projects page lets people choose."""
+    learner = LearnerConfig(selection=SelectionConfig(strategy=strategy))
+    return ProjectSettings(learner=learner, batch_size=batch_size, warm_epochs=warm_epochs, round_epochs=round_epochs)
 
 
 def projects_dir(home: Path | None = None) -> Path:
@@ -81,6 +90,10 @@ class AnnotationProject:
     @property
     def data(self) -> ProjectData:
         return project_data(self.dataset)
+
+    def entity_label(self, entity: int) -> str:
+        """Readable name of a dataset entity (global id), e.g. an alternative target."""
+        return self.data.index.label(entity)
 
     def held_out(self) -> np.ndarray:
         return self.data.held_out(self.settings.eval_ratio, self.settings.seed)
@@ -174,7 +187,7 @@ class AnnotationProject:
             return 0
         oracle = GoldOracle(self.data.pair.links, error_rate=error_rate, seed=self.settings.seed)
         answered = 0
-        while limit is None or answered < limit:
+        while (limit is None or answered < limit) and self.store.get_round(current.id).is_open:
             proposal = self.store.next_pair(current.id, ORACLE)
             if proposal is None:
                 break

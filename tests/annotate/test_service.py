@@ -1,0 +1,174 @@
+"""The annotation service: queue, decisions, undo, rounds and retraining, oracle, exports."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from almea.data.errors import DataFormatError
+from annotate.service import AnnotationProject, create_project, list_projects
+from annotate.worker import LOCK_FILE, run_jobs, worker_lock, worker_running
+from tests.annotate.conftest import TINY
+
+
+def test_first_round_is_proposed_with_evidence(project: AnnotationProject) -> None:
+    progress = project.progress()
+    assert progress.round.id == 1 and progress.model_version == 1
+    assert progress.counts.total == TINY.batch_size and progress.counts.remaining == TINY.batch_size
+    assert progress.job.status == "done"
+    held_out = {tuple(p) for p in project.held_out().tolist()}
+    test_entities = {e for p in held_out for e in p}
+    for proposal in project.store.proposals(1):
+        assert proposal.source_id not in test_entities and proposal.target_id not in test_entities
+        assert len(proposal.evidence["alternatives"]) == 5
+        assert set(proposal.evidence["modalities"]) >= {"graph", "visual"}
+    checkpoint = project.store.latest_checkpoint()
+    assert checkpoint.path.is_file() and 0 <= checkpoint.metrics["l2r"]["hits@1"] <= 1
+
+
+def test_two_annotators_never_get_the_same_pair(project: AnnotationProject) -> None:
+    a, b = project.next_pair("ann"), project.next_pair("bob")
+    assert a.proposal.id != b.proposal.id
+    assert project.next_pair("ann").proposal.id == a.proposal.id          # a reload shows the same pair
+    assert a.view.source.entity == a.proposal.source_id and a.view.target.entity == a.proposal.target_id
+
+
+def test_decide_undo_and_counts(project: AnnotationProject) -> None:
+    first = project.next_pair("ann").proposal
+    project.decide("ann", first.id, "accept")
+    second = project.next_pair("ann").proposal
+    project.decide("ann", second.id, "reject")
+    counts = project.progress().counts
+    assert (counts.answered, counts.accepted, counts.rejected) == (2, 1, 1)
+    assert project.undo("ann").id == second.id
+    assert project.next_pair("ann").proposal.id == second.id
+    assert project.progress().counts.answered == 1
+    answers = [d.answer for d in project.store.decision_log()]
+    assert answers == ["accept", "reject", "undo"]
+
+
+def test_a_finished_batch_queues_retraining_and_the_next_round(project: AnnotationProject, monkeypatch) -> None:
+    monkeypatch.setattr(AnnotationProject, "ensure_worker", lambda self: False)
+    labels = project.progress().labels
+    answered = project.answer_with_oracle()
+    assert answered == TINY.batch_size
+    assert project.store.current_round() is None
+    assert project.store.get_round(1).status == "closed"
+    job = project.progress().job
+    assert job.status == "queued" and job.params == {"round_id": 1}
+    run_jobs(project.folder)
+    progress = project.progress()
+    assert progress.round.id == 2 and progress.model_version == 2 and progress.job.status == "done"
+    accepted = progress.labels - labels
+    gold = {tuple(p) for p in project.data.pair.links.tolist()}
+    assert accepted == sum((p.source_id, p.target_id) in gold for p in project.store.proposals(1))
+    old = {(p.source_id, p.target_id) for p in project.store.proposals(1)}
+    assert not old & {(p.source_id, p.target_id) for p in project.store.proposals(2)}
+    assert project.store.latest_checkpoint().metrics["epochs"] == TINY.warm_epochs + TINY.round_epochs
+
+
+def test_closing_early_keeps_answers_and_a_failed_job_can_be_retried(project: AnnotationProject, monkeypatch) -> None:
+    monkeypatch.setattr(AnnotationProject, "ensure_worker", lambda self: False)
+    first = project.next_pair("ann").proposal
+    project.decide("ann", first.id, "accept")
+    job = project.close_round()
+    assert project.store.get_round(1).status == "closed" and job.status == "queued"
+    assert project.close_round().id == job.id                             # never two pending jobs
+    checkpoint = project.store.latest_checkpoint().path
+    checkpoint.write_bytes(b"not a checkpoint")
+    run_jobs(project.folder)
+    failed = project.store.get_job(job.id)
+    assert failed.status == "failed" and "Traceback" in failed.error
+    assert [d.answer for d in project.store.decision_log()] == ["accept"]
+    project.store.register_checkpoint(_retrain_base(project), metrics={})
+    project.retry(job.id)
+    run_jobs(project.folder)
+    assert project.store.get_job(job.id).status == "done" and project.store.current_round().id == 2
+
+
+def _retrain_base(project: AnnotationProject) -> Path:
+    """A valid checkpoint in place of the corrupted one (a fresh model saved)."""
+    from almea.active import ActiveLearner
+
+    path = project.store.checkpoints_dir / "fresh.pt"
+    ActiveLearner(project.data.pair, project.settings.learner, progress=False).save(path)
+    return path
+
+
+def test_a_killed_worker_leaves_labels_and_its_job_failed(project: AnnotationProject, monkeypatch) -> None:
+    monkeypatch.setattr(AnnotationProject, "ensure_worker", lambda self: False)
+    first = project.next_pair("ann").proposal
+    project.decide("ann", first.id, "accept")
+    job = project.close_round()
+    log = open(project.folder / "worker.log", "ab")
+    worker = subprocess.Popen([sys.executable, "-m", "annotate.worker", str(project.folder)], stdout=log, stderr=log,
+                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    deadline = time.time() + 120
+    while project.store.get_job(job.id).status != "running" and time.time() < deadline:
+        time.sleep(0.2)
+    assert worker_running(project.folder)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    assert not worker_running(project.folder)
+    time.sleep(0.05)
+    [stale] = project.store.fail_stale_jobs(max_silence_seconds=0.01)
+    assert stale.id == job.id and project.store.get_job(job.id).status == "failed"
+    assert [(d.answer, d.proposal_id) for d in project.store.decision_log()] == [("accept", first.id)]
+
+
+def test_one_worker_per_project(project: AnnotationProject) -> None:
+    with worker_lock(project.folder) as mine:
+        assert mine and worker_running(project.folder)
+        with worker_lock(project.folder) as second:
+            assert not second
+    assert (project.folder / LOCK_FILE).exists() and not worker_running(project.folder)
+
+
+def test_exports(project: AnnotationProject, tmp_path: Path) -> None:
+    proposal = project.next_pair("ann").proposal
+    project.decide("ann", proposal.id, "accept")
+    links = project.export_links(tmp_path / "links.tsv")
+    rows = [line.split("\t") for line in (tmp_path / "links.tsv").read_text().splitlines()]
+    assert len(rows) == links == project.progress().labels
+    assert [proposal.source_uri, proposal.target_uri] in rows
+    project.export_decisions(tmp_path / "log.csv")
+    project.export_decisions(tmp_path / "log.jsonl")
+    with open(tmp_path / "log.csv", newline="") as handle:
+        assert [r["answer"] for r in csv.DictReader(handle)] == ["accept"]
+    assert json.loads((tmp_path / "log.jsonl").read_text().splitlines()[0])["annotator"] == "ann"
+
+
+def test_create_project_checks_inputs_first(home: Path, tmp_path: Path) -> None:
+    folder = next(home.glob("demo-*"))
+    bad = tmp_path / "seeds.tsv"
+    bad.write_text("not-an-entity\tnor-this\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"seeds.tsv:1: KG1 entity 'not-an-entity'"):
+        create_project("new", {"folder": str(folder), "layout": "images"}, TINY, seed_links=bad, home=home, start=False)
+    assert "new" not in list_projects(home)
+    with pytest.raises(ValueError, match="already exists"):
+        create_project("tiny", {"folder": str(folder), "layout": "images"}, TINY, home=home, start=False)
+    with pytest.raises(ValueError, match="project name"):
+        create_project("../evil", {"folder": str(folder), "layout": "images"}, TINY, home=home, start=False)
+
+
+def test_seed_tsv_import(home: Path, tmp_path: Path) -> None:
+    folder = next(home.glob("demo-*"))
+    lines = (folder / "ent_links").read_text(encoding="utf-8").splitlines()[:5]
+    seeds = tmp_path / "seeds.tsv"
+    seeds.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    project = create_project("seeded", {"folder": str(folder), "layout": "images"}, TINY, seed_links=seeds,
+                             home=home, start=False)
+    assert sorted((p.source_uri, p.target_uri) for p in project.store.seed_labels()) == sorted(
+        tuple(line.split("\t")) for line in lines
+    )
+    assert {p.origin for p in project.store.seed_labels()} == {"seeds.tsv"}
+    assert list_projects(home) == ["tiny", "seeded"]
+    assert np.all(project.held_out() == project.held_out())
