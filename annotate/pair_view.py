@@ -23,6 +23,10 @@ def values_match(left: str, right: str) -> bool:
     units by powers of ten, rounding), or share most of their words."""
     a = {t for t in value_tokens(left) if not t.startswith(WEAK_TOKENS)}
     b = {t for t in value_tokens(right) if not t.startswith(WEAK_TOKENS)}
+    dates_a, dates_b = {t for t in a if t.startswith("y")}, {t for t in b if t.startswith("y")}
+    if dates_a and dates_b:                       # two dates: the same month, else the same year
+        months_a, months_b = {t for t in dates_a if t.startswith("ym:")}, {t for t in dates_b if t.startswith("ym:")}
+        return bool(months_a & months_b) if months_a and months_b else bool(dates_a & dates_b)
     if not a or not b:
         return left.strip().lower() == right.strip().lower()
     if all(t.startswith("w:") for t in a | b):
