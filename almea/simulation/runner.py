@@ -8,8 +8,10 @@ from its last finished round and ends with the same numbers as an uninterrupted 
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,6 +27,8 @@ from almea.training.trainer import seed_everything
 
 STATE_FILE = "state.json"
 CHECKPOINT_FILE = "model.pt"
+WARM_DIR = "warm"
+ROW_FILE = "round0.json"
 
 
 @dataclass(frozen=True)
@@ -115,8 +119,7 @@ class Simulation:
             learner.load(checkpoint)
         else:
             state.labelled = self.split.base(self.budget.base).tolist()
-            self._train_round(learner, state, 0, {}, self.config.warm_epochs)
-            learner.save(checkpoint)
+            self._warm_start(learner, state, checkpoint)
             _write_json(self.folder / STATE_FILE, asdict(state))
         rounds = range(len(state.rows), self.budget.rounds + 1)
         for index in tqdm(rounds, desc=self.config.name, disable=not self.progress, leave=False):
@@ -127,6 +130,30 @@ class Simulation:
         state.done = True
         _write_json(self.folder / STATE_FILE, asdict(state))
         return state.rows
+
+    def warm_key(self) -> str:
+        """What round 0 depends on: not the strategy, so runs that differ only in it share it."""
+        learner = {k: v for k, v in self.config.learner.to_dict().items() if k != "selection"}
+        inputs = [self.budget.base, self.config.seed, self.config.test_ratio, self.config.warm_epochs, learner, self.pair.name,
+                  len(self.pair.links)]
+        return hashlib.blake2b(json.dumps(inputs, sort_keys=True).encode(), digest_size=8).hexdigest()
+
+    def _warm_start(self, learner: ActiveLearner, state: _State, checkpoint: Path) -> None:
+        """Round 0 (T_warm epochs on the base labels), trained once per seed and budget base
+        and shared by every strategy through ``<out>/warm/<key>``: the strategies of one seed
+        then start from the same model, and the base costs one training instead of one per
+        strategy."""
+        shared = self.folder.parent / WARM_DIR / self.warm_key()
+        if (shared / ROW_FILE).exists():
+            shutil.copyfile(shared / CHECKPOINT_FILE, checkpoint)
+            learner.load(checkpoint)
+            state.rows.append(json.loads((shared / ROW_FILE).read_text(encoding="utf-8")))
+            return
+        self._train_round(learner, state, 0, {}, self.config.warm_epochs)
+        learner.save(checkpoint)
+        shared.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(checkpoint, shared / CHECKPOINT_FILE)
+        _write_json(shared / ROW_FILE, state.rows[0])              # written last: marks the copy complete
 
     def _propose(self, learner: ActiveLearner, state: _State, index: int) -> dict:
         """Select a batch, answer it with the oracle and update the label sets."""

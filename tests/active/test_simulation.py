@@ -33,11 +33,11 @@ def small_config(strategy: str = "ds3", **changes) -> SimulationConfig:
 
 
 def test_schedule_grows_the_labels_and_never_proposes_test_entities(demo_pair, tmp_path) -> None:
-    rows = Simulation(demo_pair, small_config(), tmp_path, progress=False).run()
+    rows = Simulation(demo_pair, small_config(), tmp_path / "run", progress=False).run()
     assert [r["round"] for r in rows] == [0, 1, 2, 3]
     n_links, batch = len(demo_pair.links), int(round(0.05 * len(demo_pair.links)))
     assert rows[0]["labelled"] == int(round(0.2 * n_links)) and rows[0]["proposed"] == 0
-    state = json.loads((tmp_path / STATE_FILE).read_text())
+    state = json.loads((tmp_path / "run" / STATE_FILE).read_text())
     answered = np.array(state["answered"])
     assert len(answered) == len({tuple(p) for p in answered}) == 3 * batch
     test = split_links(demo_pair.links, 0.5, 0).test
@@ -55,7 +55,7 @@ def test_schedule_grows_the_labels_and_never_proposes_test_entities(demo_pair, t
 
 
 def test_accept_all_labels_every_proposal(demo_pair, tmp_path) -> None:
-    rows = Simulation(demo_pair, small_config("most-confident", accept_all=True), tmp_path, progress=False).run()
+    rows = Simulation(demo_pair, small_config("most-confident", accept_all=True), tmp_path / "run", progress=False).run()
     assert all(r["accepted"] == r["proposed"] for r in rows[1:])
     assert sum(r["wrong_labels"] for r in rows) == sum(round((1 - r["precision"]) * r["proposed"]) for r in rows[1:])
 
@@ -81,12 +81,13 @@ def test_a_killed_run_resumes_to_the_same_numbers(demo_pair, tmp_path, monkeypat
 
 
 def test_a_folder_of_another_run_is_refused(demo_pair, tmp_path) -> None:
-    Simulation(demo_pair, replace(small_config("random"), warm_epochs=2, round_epochs=0), tmp_path, progress=False).run()
+    folder = tmp_path / "run"
+    Simulation(demo_pair, replace(small_config("random"), warm_epochs=2, round_epochs=0), folder, progress=False).run()
     with pytest.raises(ValueError, match="another configuration"):
-        Simulation(demo_pair, small_config("random"), tmp_path, progress=False).run()
-    (tmp_path / STATE_FILE).write_text("{not json", encoding="utf-8")
+        Simulation(demo_pair, small_config("random"), folder, progress=False).run()
+    (folder / STATE_FILE).write_text("{not json", encoding="utf-8")
     with pytest.raises(ValueError, match="state.json: not a simulation state file"):
-        Simulation(demo_pair, small_config("random"), tmp_path, progress=False).run()
+        Simulation(demo_pair, small_config("random"), folder, progress=False).run()
 
 
 def test_learning_curves_have_mean_and_std_bands() -> None:
@@ -146,7 +147,23 @@ def test_one_ds3_round_on_fb15k237_db15k(tmp_path) -> None:
     pair = load_dataset(real_dataset("FB15K237-DB15K"), "openea")
     learner = replace(LearnerConfig(), train=replace(TrainConfig(), eval_every=0), selection=SelectionConfig(k_max=1000))
     config = SimulationConfig(budget="15%+1%x1", seed=0, warm_epochs=3, round_epochs=1, learner=learner)
-    rows = Simulation(pair, config, tmp_path, progress=False).run()
+    rows = Simulation(pair, config, tmp_path / "run", progress=False).run()
     assert rows[1]["proposed"] == 126
     assert rows[1]["precision"] > 0.3
     assert rows[1]["l2r_hits@1"] > 0.05
+
+
+def test_strategies_of_one_seed_share_the_warm_start(demo_pair, tmp_path, monkeypatch) -> None:
+    trained = []
+    original = Simulation._train_round
+
+    def counting(self, learner, state, index, proposal, epochs):
+        trained.append((self.config.strategy, index))
+        return original(self, learner, state, index, proposal, epochs)
+
+    monkeypatch.setattr(Simulation, "_train_round", counting)
+    first = Simulation(demo_pair, replace(small_config("random"), round_epochs=1), tmp_path / "a", progress=False).run()
+    second = Simulation(demo_pair, replace(small_config("degree"), round_epochs=1), tmp_path / "b", progress=False).run()
+    assert trained == [("random", i) for i in range(4)] + [("degree", i) for i in range(1, 4)]
+    assert first[0] == second[0]
+    assert len(list((tmp_path / "warm").iterdir())) == 1
