@@ -2,5 +2,9 @@
 import streamlit as st
 
 st.set_page_config(page_title="ALMEA Annotator", layout="wide")
-navigation = st.navigation([st.Page("pages/dataset.py", title="Dataset", icon=":material/hub:")])
+navigation = st.navigation([
+    st.Page("pages/label.py", title="Label", icon=":material/fact_check:", default=True),
+    st.Page("pages/projects.py", title="Projects", icon=":material/folder_open:"),
+    st.Page("pages/dataset.py", title="Dataset", icon=":material/hub:"),
+])
 navigation.run()

@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ from annotate.project_data import ProjectData, project_data
 from annotate.seeds import gold_seeds, read_seed_tsv
 from annotate.settings import ProjectSettings
 from annotate.worker import TRAIN, worker_running
-from storage import Job, Proposal, ProjectStore, Round, RoundCounts
+from storage import Job, Proposal, ProjectStore, Round, RoundCounts, Verdict
 
 PROJECTS = "projects"
 ORACLE = "oracle"
@@ -114,15 +115,33 @@ class AnnotationProject:
         view = pair_view(self.data.index, proposal.source_id, proposal.target_id, aligned, proposal.evidence)
         return PairCard(proposal, view)
 
+    @cached_property
+    def _seed_uris(self) -> set[tuple[str, str]]:
+        """Seed links, read once: they are written when the project is created, and re-reading
+        thousands of them for every pair shown cost more than the rest of the service calls."""
+        return {(p.source_uri, p.target_uri) for p in self.store.seed_labels()}
+
+    @cached_property
+    def _seed_alignment(self) -> dict[int, int]:
+        """Seed-linked entity -> its counterpart, both directions (global ids)."""
+        data = self.data
+        aligned: dict[int, int] = {}
+        for source_uri, target_uri in self._seed_uris:
+            s, t = data.ids.get(source_uri), data.ids2.get(target_uri)
+            if s is not None and t is not None:
+                aligned[s], aligned[t] = t, s
+        return aligned
+
+    def _accepted_annotations(self) -> list[Verdict]:
+        """Accepted pairs that are not seed links (``store.accepted_pairs()`` minus the seeds)."""
+        seeds = self._seed_uris
+        return [v for v in self.store.verdicts() if v.verdict == "accept" and (v.source_uri, v.target_uri) not in seeds]
+
     def aligned(self) -> dict[int, int]:
         """Every aligned entity (seed or accepted) -> its counterpart, both directions."""
-        data = self.data
-        out: dict[int, int] = {}
-        for p in self.store.accepted_pairs():
-            s = p.source_id if p.source_id is not None else data.ids.get(p.source_uri)
-            t = p.target_id if p.target_id is not None else data.ids2.get(p.target_uri)
-            if s is not None and t is not None:
-                out[s], out[t] = t, s
+        out = dict(self._seed_alignment)
+        for v in self._accepted_annotations():
+            out[v.source_id], out[v.target_id] = v.target_id, v.source_id
         return out
 
     def decide(self, annotator: str, proposal_id: int, answer: str) -> None:
@@ -174,7 +193,7 @@ class AnnotationProject:
             round=current,
             rounds_done=sum(1 for r in rounds if not r.is_open),
             counts=None if current is None else self.store.round_counts(current.id),
-            labels=len(self.store.accepted_pairs()),
+            labels=len(self._seed_uris) + len(self._accepted_annotations()),
             model_version=self.store.model_version(),
             job=self.store.latest_job(TRAIN),
             worker_alive=worker_running(self.folder),

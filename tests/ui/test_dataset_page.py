@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_dataset_page_shows_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ALMEA_HOME", str(tmp_path))
     monkeypatch.chdir(ROOT)
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).switch_page("pages/dataset.py").run()
     assert not app.exception
     assert app.title[0].value == "Dataset"
     links = int(app.metric[0].value.replace(",", ""))

@@ -1,0 +1,239 @@
+"""Label: answer the model's proposed pairs one at a time, mostly from the keyboard.
+
+Every answer is committed by the service before the page reruns, so a reload or a crash
+loses nothing. The project object lives in the session (one open store per tab) and the
+dataset in annotate's process-wide cache, so the next pair renders without reloading.
+Entity text comes from the datasets: it is shown with st.text and in tables, never as
+Markdown or HTML.
+"""
+import pandas as pd
+import streamlit as st
+
+from annotate.pair_view import AttributeRow, EntitySide
+from annotate.service import AnnotationProject, PairCard, Progress, list_projects
+
+PROJECT, CARD, OWNER, NOTICE = "label_project", "label_card", "label_owner", "label_notice"
+DEFAULT_PROJECT, DEFAULT_ANNOTATOR = "demo", "annotator-1"
+HIGHLIGHT = "background-color: rgba(33, 195, 84, 0.18)"
+# A plain Vega-Lite spec: Altair's schema validation would cost more than the rest of the page.
+MODALITY_CHART = {
+    "mark": {"type": "bar"},
+    "encoding": {
+        "y": {"field": "modality", "type": "nominal", "sort": None, "title": None},
+        "x": {"field": "contribution", "type": "quantitative", "title": "share of the cosine similarity"},
+    },
+}
+ANSWER_KEYS = (("Accept", "accept", "A", "primary"), ("Reject", "reject", "X", "secondary"),
+               ("Unsure", "unsure", "U", "secondary"), ("Skip", "skip", "S", "tertiary"))
+
+
+def open_project(name: str) -> AnnotationProject:
+    """The session's open project; reopened only when the sidebar picks another one."""
+    project = st.session_state.get(PROJECT)
+    if project is None or project.folder.name != name:
+        if project is not None:
+            project.close()
+        project = AnnotationProject.open(name)
+        st.session_state[PROJECT] = project
+        st.session_state[CARD] = None
+    return project
+
+
+def current_card(project: AnnotationProject, annotator: str, progress: Progress) -> PairCard | None:
+    """The pair on screen: kept across reruns until answered, so a rerun never re-leases."""
+    card = st.session_state.get(CARD) if st.session_state.get(OWNER) == annotator else None
+    round_id = None if progress.round is None else progress.round.id
+    if card is None or card.proposal.round_id != round_id:
+        card = None if round_id is None else project.next_pair(annotator)
+        st.session_state[CARD], st.session_state[OWNER] = card, annotator
+    return card
+
+
+def answer(project: AnnotationProject, annotator: str, proposal_id: int, choice: str) -> None:
+    try:
+        project.decide(annotator, proposal_id, choice)
+    except ValueError as err:                      # the round closed meanwhile, or a double answer
+        st.session_state[NOTICE] = ("That answer was not recorded.", str(err))
+    st.session_state[CARD] = None
+
+
+def undo(project: AnnotationProject, annotator: str) -> None:
+    proposal = project.undo(annotator)
+    if proposal is None:
+        st.session_state[NOTICE] = ("Nothing to undo in this round.", None)
+    else:
+        st.session_state[CARD] = project.card(proposal)
+
+
+def close_round(project: AnnotationProject) -> None:
+    project.close_round()
+    st.session_state[CARD] = None
+
+
+def show_progress(progress: Progress) -> None:
+    counts = progress.counts
+    cells = [
+        ("Round", "—" if progress.round is None else str(progress.round.id)),
+        ("Answered", "—" if counts is None else f"{counts.answered}/{counts.total}"),
+        ("Remaining", "—" if counts is None else str(counts.remaining)),
+        ("Accepted", "—" if counts is None else str(counts.accepted)),
+        ("Rejected", "—" if counts is None else str(counts.rejected)),
+        ("Unsure", "—" if counts is None else str(counts.unsure)),
+        ("Labels", f"{progress.labels:,}"),
+        ("Model", f"v{progress.model_version}"),
+    ]
+    for column, (label, value) in zip(st.columns(len(cells)), cells):
+        column.metric(label, value)
+
+
+def show_worker(project: AnnotationProject, progress: Progress) -> None:
+    """The background training job: progress, or its error with a retry."""
+    job = progress.job
+    if job is None:
+        st.caption("No training job yet.")
+    elif job.status == "failed":
+        st.error(f"Training job {job.id} failed (attempt {job.attempts}).")
+        with st.expander("Error details"):
+            st.code(job.error or "no details recorded", language=None)
+        st.button("Retry training", on_click=project.retry, args=(job.id,), key="retry")
+    elif job.status in ("queued", "running"):
+        st.progress(job.progress, text=f"Retraining ({job.status}): {job.message}")
+        if progress.worker_alive:
+            return
+        if job.status == "queued" and project.ensure_worker():
+            st.caption("Started the worker process.")
+        elif job.status == "running":
+            st.warning("The worker process stopped during this job: see worker.log in the project folder.")
+    else:
+        st.caption(f"Model v{progress.model_version}: {job.message}")
+
+
+@st.fragment(run_every=2)
+def wait_for_round(project: AnnotationProject) -> None:
+    """Polls the store while the worker trains; the whole page reruns once a round opens."""
+    progress = project.progress()
+    if progress.round is not None:
+        st.rerun(scope="app")
+    st.info("No round is open: the model is retraining, the next batch appears here by itself.")
+    show_worker(project, progress)
+
+
+def show_side(title: str, side: EntitySide) -> None:
+    st.markdown(f"**{title}**")
+    st.text(side.label)
+    if side.uri != side.label:
+        st.code(side.uri, language=None, wrap_lines=True)
+    if side.image is not None:
+        st.image(str(side.image), width=180)
+    else:
+        st.info("No image for this entity.", icon=":material/hide_image:")
+    if not side.neighbours:
+        st.caption("No neighbours.")
+        return
+    frame = pd.DataFrame(
+        [("→" if n.outgoing else "←", n.relation, n.label, n.aligned_with or "", n.aligned_here)
+         for n in side.neighbours],
+        columns=["dir", "relation", "neighbour", "aligned with", "shared"],
+    )
+    st.caption(f"Neighbours: {len(side.neighbours)} of {side.n_neighbours}, already aligned ones first")
+    st.dataframe(frame, hide_index=True, column_config={
+        "aligned with": st.column_config.TextColumn("aligned with", help="its counterpart, a seed or accepted pair"),
+        "shared": st.column_config.CheckboxColumn("shared", help="its counterpart neighbours the other entity"),
+    })
+
+
+def show_attributes(rows: list[AttributeRow]) -> None:
+    if not rows:
+        st.caption("Neither entity has attributes.")
+        return
+    frame = pd.DataFrame(
+        [(r.source_key, r.source_value, r.match, r.target_value, r.target_key) for r in rows],
+        columns=["KG1 attribute", "KG1 value", "match", "KG2 value", "KG2 attribute"],
+    )
+    styled = frame.style.apply(lambda row: [HIGHLIGHT if row["match"] else ""] * len(row), axis=1)
+    st.dataframe(styled, hide_index=True, column_config={
+        "match": st.column_config.CheckboxColumn("=", help="the two values state the same thing"),
+    })
+
+
+def show_evidence(project: AnnotationProject, card: PairCard) -> None:
+    """Why the model proposed the pair: scores, alternatives and per-modality similarity."""
+    proposal, evidence = card.proposal, card.view.evidence
+    st.markdown(
+        f"**Why selected:** strategy *{evidence.get('strategy', 'unknown')}*, DS3 row weight "
+        f"{proposal.row_weight or 0:.2f} (how much it represents other candidates), diversity "
+        f"penalty {proposal.diversity_penalty or 1:.2f} (1 = far from labelled pairs), "
+        f"{card.view.shared_aligned_neighbours} shared aligned neighbours."
+    )
+    scores, alternatives, modalities = st.columns([1, 2, 2])
+    scores.metric("Confidence (CSLS)", f"{proposal.confidence or 0:.3f}")
+    scores.metric("Rank in pool", "—" if proposal.rank is None else str(proposal.rank))
+    with alternatives:
+        st.caption("Top alternative targets for the source (CSLS)")
+        rows = [(project.entity_label(a["target"]), a["csls"], a["target"] == proposal.target_id)
+                for a in evidence.get("alternatives", [])]
+        st.dataframe(pd.DataFrame(rows, columns=["KG2 entity", "CSLS", "proposed"]), hide_index=True,
+                     column_config={"CSLS": st.column_config.NumberColumn(format="%.3f")})
+    with modalities:
+        st.caption("Contribution of each modality to the similarity")
+        shares = evidence.get("modalities", {})
+        if shares:
+            frame = pd.DataFrame({"modality": list(shares), "contribution": list(shares.values())})
+            st.vega_lite_chart(frame, MODALITY_CHART, height=180)
+
+
+def show_pair(project: AnnotationProject, annotator: str, card: PairCard) -> None:
+    proposal = card.proposal
+    buttons = st.columns(len(ANSWER_KEYS) + 2)
+    for column, (label, choice, key, kind) in zip(buttons, ANSWER_KEYS):
+        column.button(label, key=choice, shortcut=key, type=kind, width="stretch",
+                      on_click=answer, args=(project, annotator, proposal.id, choice))
+    buttons[-2].button("Undo", key="undo", shortcut="Z", width="stretch", on_click=undo, args=(project, annotator))
+    buttons[-1].button("Undo", key="undo_backspace", shortcut="Backspace", width="stretch",
+                       on_click=undo, args=(project, annotator))
+    source, target = st.columns(2)
+    with source.container(border=True):
+        show_side("KG1 · source", card.view.source)
+    with target.container(border=True):
+        show_side("KG2 · proposed target", card.view.target)
+    st.subheader("Attributes")
+    show_attributes(card.view.attributes)
+    st.subheader("Model evidence")
+    show_evidence(project, card)
+
+
+st.title("Label")
+projects = list_projects()
+if not projects:
+    st.info("No project yet: create one on the Projects page.")
+    st.page_link("pages/projects.py", label="Projects", icon=":material/folder_open:")
+    st.stop()
+preferred = st.query_params.get("project", DEFAULT_PROJECT)
+name = st.sidebar.selectbox("Project", projects, index=projects.index(preferred) if preferred in projects else 0)
+annotator = st.sidebar.text_input(
+    "Annotator", value=st.query_params.get("annotator", DEFAULT_ANNOTATOR), key="annotator").strip()
+if not annotator:
+    st.warning("Enter your annotator name in the sidebar to start labelling.")
+    st.stop()
+project = open_project(name)
+progress = project.progress()
+show_progress(progress)
+if notice := st.session_state.pop(NOTICE, None):
+    message, detail = notice
+    st.warning(message)
+    if detail:
+        st.code(detail, language=None, wrap_lines=True)
+if progress.round is None:
+    wait_for_round(project)
+    st.stop()
+with st.sidebar:
+    st.subheader("Worker")
+    show_worker(project, progress)
+    st.button("Close round early", on_click=close_round, args=(project,), key="close_round",
+              help="Retrain now on the answers so far and propose a new batch")
+card = current_card(project, annotator, progress)
+if card is None:
+    st.info("No pair left for you in this round: the rest are held by other annotators or were skipped. "
+            "Close the round to retrain now.")
+else:
+    show_pair(project, annotator, card)

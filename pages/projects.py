@@ -1,0 +1,149 @@
+"""Projects: create one from a dataset, see every project's progress, simulate, export.
+
+Uploaded seed files are written to a temporary file and checked by the service before any
+project is written, so a bad file is reported (file, line, problem) and leaves nothing behind.
+"""
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from annotate.datasets import demo_dataset
+from annotate.service import (
+    LAYOUTS,
+    STRATEGY_NAMES,
+    AnnotationProject,
+    DataFormatError,
+    create_project,
+    list_projects,
+    project_settings,
+    projects_dir,
+)
+
+DEMO = "synthetic demo"
+NOTICE = "projects_notice"
+
+
+def export_bytes(project: AnnotationProject, file_name: str) -> bytes:
+    """One export, written by the service to a scratch file (its suffix picks the format)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / file_name
+        if file_name.endswith(".tsv"):
+            project.export_links(path)
+        else:
+            project.export_decisions(path)
+        return path.read_bytes()
+
+
+def overview_row(name: str) -> dict:
+    project = AnnotationProject.open(name)
+    try:
+        progress = project.progress()
+    finally:
+        project.close()
+    counts, job = progress.counts, progress.job
+    return {
+        "project": name,
+        "dataset": f"{Path(project.dataset['folder']).name} ({project.dataset['layout']})",
+        "strategy": project.settings.learner.selection.strategy,
+        "round": None if progress.round is None else progress.round.id,
+        "answered": None if counts is None else f"{counts.answered}/{counts.total}",
+        "labels": progress.labels,
+        "model": progress.model_version,
+        "worker": "—" if job is None else f"{job.status}: {job.message}",
+    }
+
+
+def create_form() -> None:
+    with st.form("create_project"):
+        name = st.text_input("Project name", placeholder="e.g. fb-db-round1")
+        source = st.radio("Dataset", [DEMO, "folder"], horizontal=True)
+        folder = st.text_input("Dataset folder (when 'folder')", placeholder="../shared/data/FB15K237-DB15K")
+        layout = st.selectbox("Layout", LAYOUTS)
+        strategy_col, batch_col, warm_col, round_col = st.columns(4)
+        strategy = strategy_col.selectbox("Strategy", STRATEGY_NAMES)
+        batch_size = batch_col.number_input("Pairs per round", min_value=1, value=50)
+        warm_epochs = warm_col.number_input("Warm-up epochs", min_value=1, value=60)
+        round_epochs = round_col.number_input("Epochs per round", min_value=0, value=20)
+        upload = st.file_uploader("Seed links (TSV: KG1 entity<TAB>KG2 entity)", type=["tsv", "txt"])
+        gold_ratio = st.slider("Share of the gold links used as seeds", 0.0, 0.5, 0.0, 0.05)
+        submitted = st.form_submit_button("Create project", type="primary")
+    if not submitted:
+        return
+    if upload is None and gold_ratio == 0:
+        st.error("A project needs seed links to train its first model: upload a TSV or take a share of the gold links.")
+        return
+    if source == DEMO:
+        dataset = {"folder": str(demo_dataset()), "layout": "images"}
+    elif not folder.strip():
+        st.error("Enter the dataset folder, or choose the synthetic demo.")
+        return
+    else:
+        dataset = {"folder": folder.strip(), "layout": layout}
+    settings = project_settings(strategy, int(batch_size), int(warm_epochs), int(round_epochs))
+    with tempfile.TemporaryDirectory() as scratch:
+        seeds = None
+        if upload is not None:
+            seeds = Path(scratch) / (Path(upload.name).name or "seeds.tsv")
+            seeds.write_bytes(upload.getvalue())
+        try:
+            with st.spinner("Loading the dataset and checking the seed links…"):
+                create_project(name.strip(), dataset, settings, seed_links=seeds, gold_seed_ratio=gold_ratio)
+        except DataFormatError as err:
+            where = upload.name if seeds is not None and err.path == seeds else str(err.path)
+            st.error("The project was not created: an input file is invalid.")
+            line = "" if err.line is None else f", line {err.line}"
+            st.code(f"{where}{line}: {err.problem}", language=None, wrap_lines=True)
+            return
+        except ValueError as err:
+            st.error("The project was not created.")
+            st.code(str(err), language=None, wrap_lines=True)
+            return
+    st.session_state[NOTICE] = f"Project {name.strip()} created; its first model trains in the background."
+    st.rerun()
+
+
+def answer_with_oracle(name: str) -> None:
+    project = AnnotationProject.open(name)
+    try:
+        answered = project.answer_with_oracle(error_rate=st.session_state[f"error_rate_{name}"])
+    finally:
+        project.close()
+    st.session_state[NOTICE] = f"The simulated oracle answered {answered} pairs of {name}."
+
+
+def manage(name: str) -> None:
+    project = AnnotationProject.open(name)
+    try:
+        progress = project.progress()
+        st.caption(f"Folder: {project.folder}")
+        oracle, error_rate = st.columns([1, 2])
+        error_rate.slider("Oracle error rate", 0.0, 0.5, 0.0, 0.05, key=f"error_rate_{name}")
+        oracle.button("Answer this round with the simulated oracle", disabled=progress.round is None,
+                      on_click=answer_with_oracle, args=(name,),
+                      help="Answers the open round from the dataset's gold links, as annotator 'oracle'")
+        links, log_csv, log_jsonl = st.columns(3)
+        links.download_button("Accepted links (ent_links TSV)", export_bytes(project, "ent_links.tsv"),
+                              file_name=f"{name}-ent_links.tsv", mime="text/tab-separated-values")
+        log_csv.download_button("Decision log (CSV)", export_bytes(project, "decisions.csv"),
+                                file_name=f"{name}-decisions.csv", mime="text/csv")
+        log_jsonl.download_button("Decision log (JSONL)", export_bytes(project, "decisions.jsonl"),
+                                  file_name=f"{name}-decisions.jsonl", mime="application/jsonl")
+    finally:
+        project.close()
+
+
+st.title("Projects")
+st.caption(f"Projects live in `{projects_dir()}` (set ALMEA_HOME to move them).")
+if notice := st.session_state.pop(NOTICE, None):
+    st.success(notice)
+names = list_projects()
+if names:
+    st.dataframe(pd.DataFrame([overview_row(n) for n in names]), hide_index=True)
+    chosen = st.selectbox("Manage project", names, index=len(names) - 1)
+    manage(chosen)
+else:
+    st.info("No project yet: create the first one below.")
+st.subheader("New project")
+create_form()

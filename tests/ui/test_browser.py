@@ -1,0 +1,107 @@
+"""End to end in headless Chromium: label three pairs by keyboard, undo one, reload.
+
+Runs the real server (``streamlit run app.py``) on a copy of the tiny trained project, so
+it covers what AppTest cannot: the keyboard shortcuts, the websocket round trip and that
+decisions survive a new browser session.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from annotate.service import AnnotationProject
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+STARTUP_SECONDS = 60
+FIRST_RENDER_MS = 60_000
+"""The server's first run imports torch and loads the dataset."""
+STEP_MS = 15_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not found: install it with "
+                       "`apt-get update && apt-get install -y chromium` to run the browser test"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def server(home: Path, tmp_path: Path) -> Iterator[str]:
+    """URL of ``streamlit run app.py`` serving ``home``; stopped after the test."""
+    port = free_port()
+    log = open(tmp_path / "streamlit.log", "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env={**os.environ, "ALMEA_HOME": str(home)}, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"streamlit did not start: {(tmp_path / 'streamlit.log').read_text()[-2000:]}")
+                time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def test_keyboard_labelling_survives_a_reload(server: str, project: AnnotationProject) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    round_id = project.store.current_round().id
+    proposals = project.store.proposals(round_id)
+    labels = [project.card(p).view.source.label for p in proposals]
+
+    def pair_on_screen(position: int, timeout: int = STEP_MS) -> None:
+        """Waits for the pair and for the script run to end, so the next key is not sent mid-run."""
+        expect(page.get_by_test_id("stText").first).to_have_text(labels[position], timeout=timeout)
+        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(server)
+            pair_on_screen(0, FIRST_RENDER_MS)
+            for key, position in (("a", 1), ("x", 2), ("u", 3)):
+                page.keyboard.press(key)
+                pair_on_screen(position)
+            page.keyboard.press("z")
+            pair_on_screen(2)
+            page.reload()
+            pair_on_screen(2, FIRST_RENDER_MS)
+            expect(page.get_by_text("2/6", exact=True)).to_be_visible()
+        finally:
+            browser.close()
+    positions = {p.id: p.position for p in proposals}
+    kept = [(positions[d.proposal_id], d.answer) for d in project.store.effective_decisions(round_id)]
+    assert kept == [(0, "accept"), (1, "reject")]
+    assert [d.answer for d in project.store.decision_log()] == ["accept", "reject", "unsure", "undo"]

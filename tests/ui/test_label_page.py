@@ -1,0 +1,134 @@
+"""AppTest: the label page shows a pair, records answers in the store, undoes, skips,
+shares one queue between annotators and follows the background worker."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from annotate.service import AnnotationProject
+from annotate.worker import run_jobs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def open_label_page(annotator: str | None = None) -> AppTest:
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    if annotator is not None:
+        app.query_params["annotator"] = annotator
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def press(app: AppTest, key: str) -> AppTest:
+    app.button(key=key).click().run()
+    assert not app.exception, app.exception
+    return app
+
+
+def shown(app: AppTest) -> tuple[str, str]:
+    """(source label, target label) of the pair on screen."""
+    return app.text[0].value, app.text[1].value
+
+
+def metrics(app: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in app.metric}
+
+
+def labels_at(project: AnnotationProject, position: int) -> tuple[str, str]:
+    proposal = project.store.proposals(project.store.current_round().id)[position]
+    view = project.card(proposal).view
+    return view.source.label, view.target.label
+
+
+def answers(project: AnnotationProject) -> list[tuple[int, str]]:
+    """(queue position, answer) of the effective decisions, oldest first."""
+    round_id = project.store.current_round().id
+    positions = {p.id: p.position for p in project.store.proposals(round_id)}
+    return [(positions[d.proposal_id], d.answer) for d in project.store.effective_decisions(round_id)]
+
+
+def test_shows_the_first_pair_with_its_evidence(project: AnnotationProject) -> None:
+    app = open_label_page()
+    assert app.title[0].value == "Label"
+    assert shown(app) == labels_at(project, 0)
+    assert {k: metrics(app)[k] for k in ("Round", "Answered", "Remaining", "Model")} == {
+        "Round": "1", "Answered": "0/6", "Remaining": "6", "Model": "v1"}
+    attributes = app.dataframe[2].value
+    assert list(attributes.columns) == ["KG1 attribute", "KG1 value", "match", "KG2 value", "KG2 attribute"]
+    alternatives = app.dataframe[3].value
+    assert len(alternatives) == 5 and alternatives["proposed"].sum() <= 1
+    assert any("Why selected" in m.value and "ds3" in m.value for m in app.markdown)
+
+
+def test_accept_records_the_decision_and_shows_the_next_pair(project: AnnotationProject) -> None:
+    app = press(open_label_page(), "accept")
+    assert answers(project) == [(0, "accept")]
+    assert shown(app) == labels_at(project, 1)
+    assert metrics(app)["Answered"] == "1/6" and metrics(app)["Accepted"] == "1"
+
+
+def test_undo_restores_the_previous_pairs_in_turn(project: AnnotationProject) -> None:
+    app = press(press(open_label_page(), "reject"), "unsure")
+    assert answers(project) == [(0, "reject"), (1, "unsure")]
+    assert metrics(app)["Rejected"] == "1" and metrics(app)["Unsure"] == "1"
+    press(app, "undo")
+    assert answers(project) == [(0, "reject")] and shown(app) == labels_at(project, 1)
+    press(app, "undo_backspace")
+    assert answers(project) == [] and shown(app) == labels_at(project, 0)
+    assert [d.answer for d in project.store.decision_log()] == ["reject", "unsure", "undo", "undo"]
+    press(app, "accept")
+    assert shown(app) == labels_at(project, 1), "after undoing, the queue resumes where it was"
+
+
+def test_skip_defers_the_pair_without_answering_it(project: AnnotationProject) -> None:
+    app = press(open_label_page(), "skip")
+    assert answers(project) == [(0, "skip")]
+    assert shown(app) == labels_at(project, 1)
+    assert metrics(app)["Answered"] == "0/6" and metrics(app)["Remaining"] == "6"
+
+
+def test_annotators_work_from_one_queue(project: AnnotationProject) -> None:
+    alice, bob = open_label_page("alice"), open_label_page("bob")
+    assert shown(alice) == labels_at(project, 0) and shown(bob) == labels_at(project, 1)
+    press(bob, "accept")
+    assert shown(bob) == labels_at(project, 2)
+    assert [d.annotator for d in project.store.effective_decisions()] == ["bob"]
+
+
+def test_closing_the_round_shows_training_then_the_next_round(project: AnnotationProject) -> None:
+    app = press(press(open_label_page(), "accept"), "close_round")
+    assert project.store.current_round() is None
+    assert metrics(app)["Round"] == "—"
+    assert "retraining" in app.info[0].value
+    assert app.get("progress")[0].proto.text.startswith("Retraining (queued)")
+    run_jobs(project.folder)
+    app.run()
+    assert metrics(app)["Round"] == "2" and metrics(app)["Model"] == "v2" and metrics(app)["Answered"] == "0/6"
+    assert app.button(key="accept")
+
+
+def test_a_failed_job_offers_a_retry(project: AnnotationProject) -> None:
+    job = project.store.create_job("train", {"round_id": None})
+    project.store.claim_job(pid=1)
+    project.store.fail_job(job.id, "Traceback: out of memory")
+    app = open_label_page()
+    assert "failed" in app.sidebar.error[0].value
+    assert "out of memory" in app.sidebar.code[0].value
+    press(app, "retry")
+    assert project.store.get_job(job.id).status == "queued"
+
+
+def test_without_projects_points_to_the_projects_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALMEA_HOME", str(tmp_path))
+    monkeypatch.chdir(ROOT)
+    app = open_label_page()
+    assert "No project yet" in app.info[0].value
+
+
+def test_undo_without_a_decision_says_so(project: AnnotationProject) -> None:
+    app = press(open_label_page(), "undo")
+    assert app.warning[0].value == "Nothing to undo in this round."
+    assert shown(app) == labels_at(project, 0)
