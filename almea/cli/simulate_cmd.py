@@ -11,7 +11,8 @@ from almea.active import LearnerConfig, SelectionConfig, parse_budget
 from almea.cli.data_cmd import add_data_options, open_dataset
 from almea.cli.train_cmd import add_model_options, configs
 from almea.selection import STRATEGIES
-from almea.simulation import Simulation, SimulationConfig, summary_frame, rounds_frame, write_report
+from almea.simulation import Simulation, SimulationConfig, rounds_frame, summary_frame, write_report
+from almea.simulation.runner import RunInUse
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -77,7 +78,11 @@ def run(args: argparse.Namespace) -> int:
     pair = open_dataset(args)
     runs = []
     for config in simulation_configs(args):
-        rows = Simulation(pair, config, args.out / config.name, progress=not args.quiet).run()
+        try:
+            rows = Simulation(pair, config, args.out / config.name, progress=not args.quiet).run()
+        except RunInUse as err:
+            print(f"{config.name}: skipped, {err}", flush=True)
+            continue
         last = rows[-1]
         print(
             f"{config.name}: labelled {last['labelled']} ({last['labelled_share']:.1%})  "
@@ -85,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
         runs.append((config.to_dict(), rows))
+    if not runs:
+        print("no run finished here: every run is being run by another process", flush=True)
+        return 1
     paths = write_report(runs, args.out)
     print(format_summary(summary_frame(rounds_frame(runs))))
     print(f"results in {args.out}: " + ", ".join(p.name for p in paths.values()))

@@ -8,6 +8,7 @@ from its last finished round and ends with the same numbers as an uninterrupted 
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -27,8 +28,13 @@ from almea.training.trainer import seed_everything
 
 STATE_FILE = "state.json"
 CHECKPOINT_FILE = "model.pt"
+LOCK_FILE = "run.lock"
 WARM_DIR = "warm"
 ROW_FILE = "round0.json"
+
+
+class RunInUse(RuntimeError):
+    """Another process is running this simulation folder right now."""
 
 
 @dataclass(frozen=True)
@@ -40,8 +46,10 @@ class SimulationConfig:
     seed: int = 0
     test_ratio: float = 0.7
     """Held-out share of the gold links, fixed per seed for every budget and strategy."""
-    warm_epochs: int = 60
-    round_epochs: int = 20
+    warm_epochs: int = 40
+    """T_warm (the paper: 500 on a GPU); 40 epochs reach ~0.57 Hits@1 at 20% seeds on FB-DB."""
+    round_epochs: int = 10
+    """T_inter (the paper: 50), from the current weights."""
     error_rate: float = 0.0
     accept_all: bool = False
     learner: LearnerConfig = field(default_factory=LearnerConfig)
@@ -108,8 +116,20 @@ class Simulation:
         self.oracle = GoldOracle(pair.links, config.error_rate, config.accept_all, config.seed)
 
     def run(self) -> list[dict]:
-        """Run (or finish) the schedule; returns one metrics row per round (0 = base)."""
+        """Run (or finish) the schedule; returns one metrics row per round (0 = base).
+
+        Raises ``RunInUse`` when another process is running the same folder (the lock is
+        released by the OS if that process dies, so a killed run can always be resumed).
+        """
         self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / LOCK_FILE, "a+") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RunInUse(f"{self.folder} is being run by another process") from None
+            return self._run()
+
+    def _run(self) -> list[dict]:
         state = _State.open(self.folder, self.config)
         if state.done:
             return state.rows
@@ -152,7 +172,8 @@ class Simulation:
         self._train_round(learner, state, 0, {}, self.config.warm_epochs)
         learner.save(checkpoint)
         shared.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(checkpoint, shared / CHECKPOINT_FILE)
+        shutil.copyfile(checkpoint, shared / (CHECKPOINT_FILE + ".tmp"))
+        os.replace(shared / (CHECKPOINT_FILE + ".tmp"), shared / CHECKPOINT_FILE)
         _write_json(shared / ROW_FILE, state.rows[0])              # written last: marks the copy complete
 
     def _propose(self, learner: ActiveLearner, state: _State, index: int) -> dict:

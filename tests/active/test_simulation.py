@@ -167,3 +167,16 @@ def test_strategies_of_one_seed_share_the_warm_start(demo_pair, tmp_path, monkey
     assert trained == [("random", i) for i in range(4)] + [("degree", i) for i in range(1, 4)]
     assert first[0] == second[0]
     assert len(list((tmp_path / "warm").iterdir())) == 1
+
+
+def test_a_folder_run_by_another_process_is_refused(demo_pair, tmp_path) -> None:
+    import fcntl
+
+    from almea.simulation.runner import LOCK_FILE, RunInUse
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    with open(folder / LOCK_FILE, "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(RunInUse, match="another process"):
+            Simulation(demo_pair, small_config("random"), folder, progress=False).run()
