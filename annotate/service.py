@@ -110,6 +110,11 @@ class AnnotationProject:
         proposal = self.store.next_pair(current.id, annotator)
         return None if proposal is None else self.card(proposal)
 
+    def proposal_card(self, proposal_id: int) -> PairCard:
+        """Any proposal of the project by id (e.g. picked on the selection map); answering it
+        is refused by the store when its round is closed."""
+        return self.card(self.store.get_proposal(proposal_id))
+
     def card(self, proposal: Proposal) -> PairCard:
         aligned = self.aligned()
         view = pair_view(self.data.index, proposal.source_id, proposal.target_id, aligned, proposal.evidence)

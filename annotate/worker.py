@@ -1,4 +1,5 @@
-"""The background worker of a project: retrain from the current weights, propose the next batch.
+"""The background worker of a project: retrain from the current weights, propose the next batch
+and draw its selection map.
 
 Runs as its own process (``python -m annotate.worker PROJECT_DIR``) so the page never waits
 for training and a crash cannot take labels with it: every label is already in SQLite, and
@@ -17,8 +18,11 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+import torch
 
 from almea.active import ActiveLearner
+from almea.selection import CandidatePool, Selection
+from annotate.insights import map_path, selection_map
 from annotate.project_data import ProjectData, project_data
 from annotate.settings import ProjectSettings
 from storage import ConflictError, Job, LabelledPair, ProjectStore
@@ -73,9 +77,32 @@ def _progress(store: ProjectStore, job: Job, low: float, high: float, what: str)
     return report
 
 
+def _draw_selection_map(
+    store: ProjectStore, version: int, learner: ActiveLearner, embeddings: torch.Tensor, pool: CandidatePool,
+    labelled: np.ndarray, selection: Selection,
+) -> None:
+    """Save the pool in 2-D with the round's selection and, for DS3 with a diversity penalty,
+    DS3 again on the same pool with D = 1, so the insights page can show what D changed.
+
+    Called once the round is open, so annotators never wait for it (DS3 without D is often
+    slower than with it). A failure only costs the map: it is logged to stderr (worker.log).
+    """
+    try:
+        plain = selection.pairs
+        if selection.strategy == "ds3" and learner.config.selection.use_diversity:
+            rng = np.random.default_rng(version)
+            plain = learner.choose(pool, embeddings, len(selection), labelled, rng, use_diversity=False).pairs
+        points = embeddings.float().cpu().numpy()
+        selection_map(points, pool.pairs, pool.confidence, labelled, selection.pairs, plain).save(
+            map_path(store.project_dir, version))
+    except Exception:                                              # noqa: BLE001 - the round stands without its map
+        traceback.print_exc()
+
+
 def train_and_propose(store: ProjectStore, job: Job) -> None:
     """Train (warm from the latest checkpoint) on every accepted pair, rejected pairs as hard
-    negatives; save and score the new model; open the next round with its proposals."""
+    negatives; save and score the new model; open the next round with its proposals, then
+    draw the round's selection map."""
     project = store.project()
     settings = ProjectSettings.from_dict(project.config)
     data = project_data(project.dataset)
@@ -103,7 +130,9 @@ def train_and_propose(store: ProjectStore, job: Job) -> None:
     store.update_job(job.id, progress=0.9, message="selecting the next batch")
     answered = _ids(data, store.answered_pairs())
     rng = np.random.default_rng([settings.seed, checkpoint.model_version])
-    selection = learner.select(settings.batch_size, labelled, answered, held_out, rng)
+    embeddings = learner.embeddings()
+    pool = learner.pool(embeddings, labelled, answered, held_out)
+    selection = learner.choose(pool, embeddings, settings.batch_size, labelled, rng)
     evidence = learner.evidence(selection.pairs)
     entities = data.pair.entities
     proposals = [
@@ -122,6 +151,7 @@ def train_and_propose(store: ProjectStore, job: Job) -> None:
     new_round = store.start_round(selection.strategy, model_version=checkpoint.model_version, budget=settings.batch_size)
     store.add_proposals(new_round.id, proposals)
     store.finish_job(job.id, message=f"round {new_round.id}: {len(proposals)} pairs proposed by model v{checkpoint.model_version}")
+    _draw_selection_map(store, checkpoint.model_version, learner, embeddings, pool, labelled, selection)
 
 
 HANDLERS = {TRAIN: train_and_propose}

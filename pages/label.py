@@ -13,6 +13,8 @@ from annotate.pair_view import AttributeRow, EntitySide
 from annotate.service import AnnotationProject, PairCard, Progress, list_projects
 
 PROJECT, CARD, OWNER, NOTICE = "label_project", "label_card", "label_owner", "label_notice"
+OPEN_PROPOSAL = "open_proposal"
+"""Set by the Insights page's selection map: the proposal to show next."""
 DEFAULT_PROJECT, DEFAULT_ANNOTATOR = "demo", "annotator-1"
 HIGHLIGHT = "background-color: rgba(33, 195, 84, 0.18)"
 # A plain Vega-Lite spec: Altair's schema validation would cost more than the rest of the page.
@@ -42,6 +44,11 @@ def open_project(name: str) -> AnnotationProject:
 def current_card(project: AnnotationProject, annotator: str, progress: Progress) -> PairCard | None:
     """The pair on screen: kept across reruns until answered, so a rerun never re-leases."""
     card = st.session_state.get(CARD) if st.session_state.get(OWNER) == annotator else None
+    opened = st.session_state.pop(OPEN_PROPOSAL, None)          # a click on the Insights selection map
+    if opened is not None:
+        card = project.proposal_card(opened)
+        st.session_state[CARD], st.session_state[OWNER] = card, annotator
+        return card
     round_id = None if progress.round is None else progress.round.id
     if card is None or card.proposal.round_id != round_id:
         card = None if round_id is None else project.next_pair(annotator)

@@ -17,7 +17,7 @@ from almea.data.kg_pair import KGPair
 from almea.evaluation.metrics import mean_topk_similarity, rows_per_block
 from almea.features import FeatureConfig
 from almea.model.config import ModelConfig, TrainConfig
-from almea.selection import STRATEGIES, Selection, SelectionContext, candidate_pool
+from almea.selection import STRATEGIES, CandidatePool, Selection, SelectionContext, candidate_pool
 from almea.training.pipeline import build_model
 from almea.training.trainer import Trainer, seed_everything
 
@@ -119,6 +119,39 @@ class ActiveLearner:
         targets = np.setdiff1d(np.arange(n1, n), taken[:, 1])
         return sources, targets
 
+    def pool(
+        self, embeddings: torch.Tensor, labelled: np.ndarray, answered: np.ndarray, blocked: np.ndarray
+    ) -> CandidatePool:
+        """The candidate pool Q (spec 6.1) over ``embeddings`` (N, D); arguments as in ``select``."""
+        cfg = self.config.selection
+        sources, targets = self.candidates(labelled, blocked)
+        return candidate_pool(embeddings, sources, targets, cfg.csls_k, cfg.k_max, exclude=answered)
+
+    def choose(
+        self,
+        pool: CandidatePool,
+        embeddings: torch.Tensor,
+        n: int,
+        labelled: np.ndarray,
+        rng: np.random.Generator,
+        strategy: str | None = None,
+        use_diversity: bool | None = None,
+    ) -> Selection:
+        """``n`` pairs of ``pool`` by the strategy (spec 6.2-6.6). Apart from ``select`` so that
+        one pool can be chosen from twice (the app compares DS3 with and without D)."""
+        cfg = self.config.selection
+        context = SelectionContext(
+            embeddings=embeddings,
+            labelled=labelled,
+            degree=self.degree,
+            rng=rng,
+            alpha=cfg.alpha,
+            sigma=cfg.sigma,
+            use_diversity=cfg.use_diversity if use_diversity is None else use_diversity,
+            solver=cfg.solver,
+        )
+        return STRATEGIES[strategy or cfg.strategy](pool, context, n)
+
     def select(
         self,
         n: int,
@@ -135,21 +168,9 @@ class ActiveLearner:
         the diversity penalty); ``answered`` (A, 2): pairs already answered in any way, never
         proposed again; ``blocked`` (T, 2): test links, whose entities are never candidates.
         """
-        cfg = self.config.selection
         embeddings = self.embeddings()
-        sources, targets = self.candidates(labelled, blocked)
-        pool = candidate_pool(embeddings, sources, targets, cfg.csls_k, cfg.k_max, exclude=answered)
-        context = SelectionContext(
-            embeddings=embeddings,
-            labelled=labelled,
-            degree=self.degree,
-            rng=rng,
-            alpha=cfg.alpha,
-            sigma=cfg.sigma,
-            use_diversity=cfg.use_diversity if use_diversity is None else use_diversity,
-            solver=cfg.solver,
-        )
-        return STRATEGIES[strategy or cfg.strategy](pool, context, n)
+        pool = self.pool(embeddings, labelled, answered, blocked)
+        return self.choose(pool, embeddings, n, labelled, rng, strategy, use_diversity)
 
     @torch.no_grad()
     def evidence(self, pairs: np.ndarray, top: int = 5) -> list[dict]:

@@ -132,3 +132,14 @@ def test_undo_without_a_decision_says_so(project: AnnotationProject) -> None:
     app = press(open_label_page(), "undo")
     assert app.warning[0].value == "Nothing to undo in this round."
     assert shown(app) == labels_at(project, 0)
+
+
+def test_a_pair_picked_on_the_selection_map_opens_first(project: AnnotationProject) -> None:
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    chosen = project.store.proposals(project.store.current_round().id)[4]
+    app.session_state["open_proposal"] = chosen.id
+    app.run()
+    assert not app.exception, app.exception
+    assert shown(app) == labels_at(project, 4)
+    press(app, "accept")
+    assert answers(project) == [(4, "accept")]

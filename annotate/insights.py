@@ -1,0 +1,239 @@
+"""What a project's history says: modality weights, learning curve, selection maps, and how
+good each round's selection was. Plain data frames for the insights page (drawn by
+``annotate.figures``) and for CSV downloads.
+
+Selection maps are written by the worker, one ``maps/map-v{version}.npz`` per model version
+(numpy arrays only, read with ``allow_pickle=False``): the file name ties a map to the rounds
+that version proposed, so nothing else needs to record it, and an old project without maps
+simply shows none.
+"""
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from sklearn.decomposition import PCA
+
+from storage import ANSWERS, combine_answers
+
+if TYPE_CHECKING:
+    from annotate.service import AnnotationProject
+
+MAPS_DIR = "maps"
+IDLE_SECONDS = 600.0
+"""A pause longer than this between two of an annotator's actions is a break, not work."""
+UNANSWERED = "unanswered"
+NOT_PROPOSED = "not proposed"
+"""A pair DS3 picks only without the diversity penalty: nobody was asked about it."""
+METRICS = ("hits@1", "hits@10", "mrr")
+
+
+def modality_weights_frame(project: AnnotationProject) -> pd.DataFrame:
+    """One row per (model version, modality): the global fusion weight pi_m (spec section 2).
+    The weights of a version sum to 1, so they read as shares."""
+    rows = [
+        {"model_version": c.model_version, "labelled": c.metrics.get("labelled"), "modality": modality,
+         "weight": weight}
+        for c in project.store.checkpoints()
+        for modality, weight in c.metrics.get("modality_weights", {}).items()
+    ]
+    return pd.DataFrame(rows, columns=["model_version", "labelled", "modality", "weight"])
+
+
+def learning_curve_frame(project: AnnotationProject) -> pd.DataFrame:
+    """One row per scored model version: labels it trained on and its held-out metrics, both
+    directions (a project without held-out links has no rows)."""
+    columns = [f"{d}_{m}" for d in ("l2r", "r2l") for m in METRICS]
+    rows = [
+        {"model_version": c.model_version, "labelled": c.metrics.get("labelled"),
+         **{f"{d}_{m}": c.metrics[d].get(m) for d in ("l2r", "r2l") for m in METRICS}}
+        for c in project.store.checkpoints() if "l2r" in c.metrics and "r2l" in c.metrics
+    ]
+    return pd.DataFrame(rows, columns=["model_version", "labelled", *columns])
+
+
+@dataclass(frozen=True, eq=False)
+class SelectionMap:
+    """A model version's candidate pool in 2-D, with what DS3 chose with and without D."""
+
+    pairs: np.ndarray
+    """(K, 2) int64 pool pairs (global ids), most confident first."""
+    xy: np.ndarray
+    """(K, 2) float32 coordinates of the pool pairs."""
+    confidence: np.ndarray
+    """(K,) float32 CSLS score."""
+    chosen: np.ndarray
+    """(K,) bool: proposed in the round (the strategy as configured)."""
+    chosen_without_diversity: np.ndarray
+    """(K,) bool: what DS3 picks from the same pool with D = 1 (the same as ``chosen`` when the
+    strategy is not DS3 with a diversity penalty)."""
+    labelled: np.ndarray
+    """(L, 2) int64 pairs the model trained on (seed and accepted)."""
+    labelled_xy: np.ndarray
+    """(L, 2) float32 their coordinates."""
+
+    def save(self, path: Path) -> None:
+        """Written to a temporary file and renamed, so a page never reads half a map."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.stem + ".tmp.npz")
+        np.savez_compressed(tmp, **{f.name: getattr(self, f.name) for f in fields(self)})
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> SelectionMap:
+        with np.load(path, allow_pickle=False) as arrays:
+            return cls(**{f.name: arrays[f.name] for f in fields(cls)})
+
+
+def map_path(project_dir: Path, model_version: int) -> Path:
+    return Path(project_dir) / MAPS_DIR / f"map-v{model_version}.npz"
+
+
+def _rows(pairs: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """(K,) bool: which rows of ``pairs`` (K, 2) appear in ``chosen`` (n, 2)."""
+    wanted = {tuple(p) for p in np.asarray(chosen).reshape(-1, 2).tolist()}
+    return np.array([tuple(p) in wanted for p in pairs.tolist()], dtype=bool)
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+
+
+def selection_map(
+    embeddings: np.ndarray, pool: np.ndarray, confidence: np.ndarray, labelled: np.ndarray,
+    chosen: np.ndarray, chosen_without_diversity: np.ndarray,
+) -> SelectionMap:
+    """Project pool and labelled pairs to 2-D by PCA of [h_S, h_T] (unit-normalised source and
+    target embeddings side by side): squared distances there are twice DS3's dissimilarity
+    (eq. 5), so the map shows the geometry the selection saw.
+
+    ``embeddings`` (N, D) joint embeddings; ``pool`` (K, 2), ``labelled`` (L, 2),
+    ``chosen`` and ``chosen_without_diversity`` (n, 2) global id pairs.
+    """
+    pool = np.asarray(pool, np.int64).reshape(-1, 2)
+    labelled = np.asarray(labelled, np.int64).reshape(-1, 2)
+    both = np.concatenate([pool, labelled])
+    points = np.hstack([_unit(embeddings[both[:, 0]]), _unit(embeddings[both[:, 1]])])
+    xy = np.zeros((len(both), 2), np.float32)
+    if len(both) >= 2:
+        xy[:] = PCA(n_components=2, random_state=0).fit_transform(points)
+    return SelectionMap(
+        pairs=pool, xy=xy[: len(pool)], confidence=np.asarray(confidence, np.float32),
+        chosen=_rows(pool, chosen), chosen_without_diversity=_rows(pool, chosen_without_diversity),
+        labelled=labelled, labelled_xy=xy[len(pool):],
+    )
+
+
+def _proposal_answers(project: AnnotationProject, round_id: int) -> dict[int, str]:
+    """Proposal id -> its combined verdict in the round, or "unanswered" (skips do not count)."""
+    given: dict[int, list[str]] = defaultdict(list)
+    for decision in project.store.effective_decisions(round_id):
+        if decision.answer != "skip":
+            given[decision.proposal_id].append(decision.answer)
+    return {
+        p.id: combine_answers(given[p.id]) if given[p.id] else UNANSWERED for p in project.store.proposals(round_id)
+    }
+
+
+def selection_map_frame(project: AnnotationProject, round_id: int) -> pd.DataFrame | None:
+    """Every point of the round's map (None when its model version left no map).
+
+    ``layer`` is "pool" or "labelled"; pool rows say whether the round proposed them
+    (``proposal_id``, ``answer``) and whether DS3 without D would have. Labels are the
+    datasets' text, unescaped.
+    """
+    version = project.store.get_round(round_id).model_version
+    path = None if version is None else map_path(project.folder, version)
+    if path is None or not path.is_file():
+        return None
+    shown = SelectionMap.load(path)
+    answers = _proposal_answers(project, round_id)
+    proposals = {(p.source_id, p.target_id): p.id for p in project.store.proposals(round_id)}
+    label = project.entity_label
+    pool = pd.DataFrame({
+        "layer": "pool",
+        "x": shown.xy[:, 0], "y": shown.xy[:, 1],
+        "source": shown.pairs[:, 0], "target": shown.pairs[:, 1],
+        "confidence": shown.confidence,
+        "chosen": shown.chosen, "chosen_without_diversity": shown.chosen_without_diversity,
+    })
+    pool["proposal_id"] = pd.array([proposals.get(tuple(p)) for p in shown.pairs.tolist()], dtype="Int64")
+    pool["answer"] = [
+        NOT_PROPOSED if pd.isna(pid) else answers.get(int(pid), UNANSWERED) for pid in pool["proposal_id"]
+    ]
+    labelled = pd.DataFrame({
+        "layer": "labelled", "x": shown.labelled_xy[:, 0], "y": shown.labelled_xy[:, 1],
+        "source": shown.labelled[:, 0], "target": shown.labelled[:, 1],
+        "chosen": False, "chosen_without_diversity": False,
+    })
+    frame = pd.concat([pool, labelled], ignore_index=True)
+    frame["source_label"] = [label(int(e)) for e in frame["source"]]
+    frame["target_label"] = [label(int(e)) for e in frame["target"]]
+    return frame
+
+
+def clicked_proposal(points: list[dict[str, Any]]) -> int | None:
+    """The proposal id of the first clicked point that carries one (a plotly selection event's
+    ``points``; the map's proposed points hold their id as ``customdata``)."""
+    for point in points:
+        value = point.get("customdata")
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if value is not None:
+            return int(value)
+    return None
+
+
+def round_precision_frame(project: AnnotationProject) -> pd.DataFrame:
+    """One row per round: its proposals by verdict and precision = accepted / answered, the
+    share of the selection that people confirmed (None before any answer)."""
+    rows = []
+    for round_ in project.store.rounds():
+        counts = project.store.round_counts(round_.id)
+        rows.append({
+            "round": round_.id, "strategy": round_.strategy, "model_version": round_.model_version,
+            "proposed": counts.total, "answered": counts.answered, "accepted": counts.accepted,
+            "rejected": counts.rejected, "unsure": counts.unsure, "conflict": counts.conflict,
+            "precision": counts.accepted / counts.answered if counts.answered else None,
+        })
+    columns = ["round", "strategy", "model_version", "proposed", "answered", "accepted", "rejected", "unsure",
+               "conflict", "precision"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def agreement_frame(project: AnnotationProject) -> pd.DataFrame:
+    """Pairs that two or more annotators answered: each one's answer, the verdict, and whether
+    they all gave the same answer."""
+    rows = [
+        {"source": v.source_uri, "target": v.target_uri, "annotators": len(v.answers),
+         "answers": ", ".join(f"{who}: {answer}" for who, answer in sorted(v.answers.items())),
+         "verdict": v.verdict, "agreed": v.agreed}
+        for v in project.store.verdicts() if len(v.answers) >= 2
+    ]
+    return pd.DataFrame(rows, columns=["source", "target", "annotators", "answers", "verdict", "agreed"])
+
+
+def decision_times_frame(project: AnnotationProject, idle_seconds: float = IDLE_SECONDS) -> pd.DataFrame:
+    """Seconds each answer took: the time since the same annotator's previous action (an
+    answer or an undo) in the decision log; longer gaps than ``idle_seconds`` are dropped."""
+    last: dict[str, float] = {}
+    rows = []
+    for decision in sorted(project.store.decision_log(), key=lambda d: (d.decided_at, d.id)):
+        before = last.get(decision.annotator)
+        last[decision.annotator] = decision.decided_at
+        if before is not None and decision.answer in ANSWERS and decision.decided_at - before <= idle_seconds:
+            rows.append({"annotator": decision.annotator, "round": decision.round_id, "answer": decision.answer,
+                         "seconds": decision.decided_at - before})
+    return pd.DataFrame(rows, columns=["annotator", "round", "answer", "seconds"])
+
+
+def decision_time_summary(times: pd.DataFrame) -> pd.DataFrame:
+    """Per annotator: answers timed, median and mean seconds per answer."""
+    grouped = times.groupby("annotator")["seconds"]
+    return pd.DataFrame({"answers": grouped.size(), "median_seconds": grouped.median(),
+                         "mean_seconds": grouped.mean()}).reset_index()

@@ -1,0 +1,138 @@
+"""Insights: what the model weighs, how it learns, what it selects and how well.
+
+Every chart has its data as CSV and a self-contained HTML copy (generated only when clicked);
+PNG comes from the camera icon of the chart's own toolbar, drawn by the browser. Entity
+names reach charts escaped (annotate.figures) and tables as plain text.
+"""
+import pandas as pd
+import streamlit as st
+from plotly.graph_objects import Figure
+
+from annotate import figures, insights
+from annotate.service import AnnotationProject, list_projects
+
+OPEN_PROPOSAL = "open_proposal"  # session key the label page reads: the proposal to show first
+DEFAULT_PROJECT = "demo"
+PNG_HELP = "For a PNG, use the camera icon in the chart's toolbar."
+
+
+def chart_config(name: str) -> dict:
+    """The toolbar's PNG export, drawn by the browser, named after the chart."""
+    return {"toImageButtonOptions": {"filename": name, "scale": 2}}
+
+
+def downloads(figure: Figure, data: pd.DataFrame, name: str) -> None:
+    left, right, _ = st.columns([1, 1, 3])
+    left.download_button("Chart (HTML)", lambda: figure.to_html(include_plotlyjs=True), file_name=f"{name}.html",
+                         mime="text/html", key=f"{name}_html", on_click="ignore", help=PNG_HELP)
+    right.download_button("Data (CSV)", lambda: data.to_csv(index=False), file_name=f"{name}.csv", mime="text/csv",
+                          key=f"{name}_csv", on_click="ignore")
+
+
+def show_chart(figure: Figure, data: pd.DataFrame, name: str) -> None:
+    st.plotly_chart(figure, config=chart_config(name))
+    downloads(figure, data, name)
+
+
+def modality_section(project: AnnotationProject) -> None:
+    weights = insights.modality_weights_frame(project)
+    if weights.empty:
+        st.info("No model yet: the weights appear once the first model is trained.")
+        return
+    st.caption("Global fusion weights π = softmax(w), one per modality (the same for every entity). "
+               "Per-pair contributions are on the Label page.")
+    latest = weights[weights["model_version"] == weights["model_version"].max()]
+    show_chart(figures.modality_weights_figure(weights), latest, "modality-weights")
+    show_chart(figures.modality_history_figure(weights), weights, "modality-history")
+
+
+def curve_section(project: AnnotationProject) -> None:
+    curve = insights.learning_curve_frame(project)
+    if curve.empty:
+        st.info("No scored model yet (the project holds out no gold links, or no model is trained).")
+        return
+    st.caption("Each model version scored on the held-out gold links (CSLS, left-to-right and right-to-left). "
+               "Simulated runs are compared on the Experiments page.")
+    show_chart(figures.project_curve_figure(curve), curve, "learning-curve")
+
+
+def map_section(project: AnnotationProject, name: str) -> None:
+    rounds = [r for r in reversed(project.store.rounds()) if r.model_version is not None]
+    if not rounds:
+        st.info("No round yet: the map appears with the first proposed batch.")
+        return
+    round_ = st.selectbox("Round", rounds,
+                          format_func=lambda r: f"round {r.id} ({r.strategy}, model v{r.model_version})")
+    points = insights.selection_map_frame(project, round_.id)
+    if points is None:
+        st.info(f"Model v{round_.model_version} has no selection map yet: the worker draws it just after the "
+                "round opens (models trained before maps existed have none).")
+        return
+    pool = points[points["layer"] == "pool"]
+    compared = round_.strategy == "ds3" and bool((pool["chosen"] != pool["chosen_without_diversity"]).any())
+    without = st.toggle("Without the diversity penalty (D = 1)", key="map_without_diversity", disabled=not compared,
+                        help="DS3 on the same pool with every D_i = 1: what the round would have proposed "
+                             "without favouring pairs far from labelled ones.")
+    both = int((pool["chosen"] & pool["chosen_without_diversity"]).sum())
+    st.caption(f"PCA of the pair embeddings [source, target]. Without D, DS3 picks {both} of the same "
+               f"{int(pool['chosen'].sum())} pairs. Click a proposed pair to open it in the labeller.")
+    figure, chart_name = figures.selection_map_figure(points, without), f"selection-map-round-{round_.id}"
+    event = st.plotly_chart(figure, config=chart_config(chart_name), key="selection_map", on_select="rerun",
+                            selection_mode="points")
+    downloads(figure, points, chart_name)
+    proposal_id = insights.clicked_proposal(event.selection.points)
+    if proposal_id is not None:
+        st.session_state[OPEN_PROPOSAL] = proposal_id
+        st.switch_page("pages/label.py", query_params={"project": name})
+
+
+def quality_section(project: AnnotationProject) -> None:
+    st.subheader("Precision of each round")
+    st.caption("Share of a round's answered proposals that people accepted.")
+    rounds = insights.round_precision_frame(project)
+    show_chart(figures.round_precision_figure(rounds), rounds, "round-precision")
+    st.subheader("Agreement between annotators")
+    agreement = insights.agreement_frame(project)
+    if agreement.empty:
+        st.caption("No pair has been answered by two annotators yet.")
+    else:
+        shared, agreed = st.columns(2)
+        shared.metric("Pairs answered by 2+ annotators", len(agreement))
+        agreed.metric("Agreement", f"{agreement['agreed'].mean():.0%}")
+        st.dataframe(agreement, hide_index=True)
+        st.download_button("Agreement (CSV)", lambda: agreement.to_csv(index=False), file_name="agreement.csv",
+                           mime="text/csv", key="agreement_csv", on_click="ignore")
+    st.subheader("Time per answer")
+    times = insights.decision_times_frame(project)
+    if times.empty:
+        st.caption("Not enough answers to time yet.")
+        return
+    st.caption(f"Time since the same annotator's previous action; pauses over {insights.IDLE_SECONDS / 60:.0f} "
+               "minutes are left out.")
+    show_chart(figures.decision_time_figure(times), times, "decision-times")
+    seconds = st.column_config.NumberColumn(format="%.1f")
+    st.dataframe(insights.decision_time_summary(times), hide_index=True,
+                 column_config={"median_seconds": seconds, "mean_seconds": seconds})
+
+
+st.title("Insights")
+projects = list_projects()
+if not projects:
+    st.info("No project yet: create one on the Projects page.")
+    st.stop()
+preferred = st.query_params.get("project", DEFAULT_PROJECT)
+name = st.sidebar.selectbox("Project", projects, index=projects.index(preferred) if preferred in projects else 0)
+project = AnnotationProject.open(name)
+try:
+    weights_tab, curve_tab, map_tab, quality_tab = st.tabs(["Modality weights", "Learning curve", "Selection map",
+                                                            "Selection quality"])
+    with weights_tab:
+        modality_section(project)
+    with curve_tab:
+        curve_section(project)
+    with map_tab:
+        map_section(project, name)
+    with quality_tab:
+        quality_section(project)
+finally:
+    project.close()

@@ -1,0 +1,112 @@
+"""AppTest: the insights page draws the project's modality weights, learning curve, selection
+map and selection quality from the store, offers every chart's downloads, and a click on a
+proposed pair opens it in the labeller."""
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+from streamlit.testing.v1 import AppTest
+
+from annotate.service import AnnotationProject
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def open_insights_page() -> AppTest:
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    app.switch_page("pages/insights.py").run()
+    assert not app.exception, app.exception
+    return app
+
+
+def decoded(spec: object) -> object:
+    """The spec with plotly's typed arrays ({"dtype", "bdata"[, "shape"]}) as plain lists."""
+    if isinstance(spec, dict) and "bdata" in spec:
+        array = np.frombuffer(base64.b64decode(spec["bdata"]), dtype=spec["dtype"])
+        return array.reshape([int(n) for n in str(spec.get("shape", len(array))).split(",")]).tolist()
+    if isinstance(spec, dict):
+        return {key: decoded(value) for key, value in spec.items()}
+    if isinstance(spec, list):
+        return [decoded(value) for value in spec]
+    return spec
+
+
+def charts(app: AppTest) -> list[dict]:
+    """Every plotly figure on the page, as the JSON spec sent to the browser."""
+    return [decoded(json.loads(chart.proto.spec)) for chart in app.get("plotly_chart")]
+
+
+def chart(app: AppTest, title: str) -> dict:
+    return next(c for c in charts(app) if title in json.dumps(c["layout"].get("title", {})))
+
+
+def traces(figure: dict) -> dict[str, dict]:
+    return {t["name"].split(" (")[0]: t for t in figure["data"]}
+
+
+def test_modality_weights_and_learning_curve(project: AnnotationProject) -> None:
+    app = open_insights_page()
+    assert app.title[0].value == "Insights"
+    weights = project.store.latest_checkpoint().metrics["modality_weights"]
+    [bars] = chart(app, "Modality weights (model v1)")["data"]
+    assert bars["orientation"] == "h" and dict(zip(bars["y"], bars["x"])) == weights
+    history = traces(chart(app, "Modality shares"))
+    assert set(history) == set(weights) and all(t["x"] == ["v1"] for t in history.values())
+    l2r = next(t for t in chart(app, "Learning curve")["data"] if t["name"] == "l2r")
+    metrics = project.store.latest_checkpoint().metrics
+    assert l2r["x"] == [metrics["labelled"]] and l2r["y"] == [metrics["l2r"]["hits@1"]] and l2r["text"] == ["v1"]
+    labels = [b.label for b in app.get("download_button")]
+    assert labels.count("Chart (HTML)") == labels.count("Data (CSV)") == len(charts(app))
+
+
+def test_selection_map_colours_answers_and_compares_without_diversity(project: AnnotationProject) -> None:
+    proposals = project.store.proposals(1)
+    project.store.decide(proposals[0].id, "ann", "accept")
+    project.store.decide(proposals[1].id, "ann", "reject")
+    app = open_insights_page()
+    shown = traces(chart(app, "The round's selection"))
+    assert shown["accept"]["customdata"] == [proposals[0].id] and shown["reject"]["customdata"] == [proposals[1].id]
+    assert sorted(shown["unanswered"]["customdata"]) == sorted(p.id for p in proposals[2:])
+    assert shown["candidate pool"]["type"] == "scattergl" and "customdata" not in shown["candidate pool"]
+    assert len(shown["labelled"]["x"]) == len(project.store.accepted_pairs()) - 1   # the map predates the accept
+    app.toggle(key="map_without_diversity").set_value(True).run()
+    plain = traces(chart(app, "without the diversity penalty"))
+    picked = sum((t.get("customdata", []) for t in plain.values()), [])
+    assert len(picked) == len(proposals) and None in plain["not proposed"]["customdata"]
+    assert set(picked) - {None} <= {p.id for p in proposals}
+
+
+def test_clicking_a_proposed_pair_opens_it_in_the_labeller(project: AnnotationProject) -> None:
+    app = open_insights_page()
+    target = project.store.proposals(1)[3].id
+    [selection_map] = [c for c in app.get("plotly_chart") if "round's selection" in c.proto.spec]
+    states = app._tree.get_widget_states()
+    click = {"selection": {"points": [{"curve_number": 2, "point_index": 0, "customdata": target}],
+                           "point_indices": [0], "box": [], "lasso": []}}
+    states.widgets.append(WidgetState(id=selection_map.proto.id, string_value=json.dumps(click)))
+    app._run(states)
+    assert app.title[0].value == "Label" and app.query_params["project"] == "demo"
+    view = project.proposal_card(target).view
+    assert (app.text[0].value, app.text[1].value) == (view.source.label, view.target.label)
+    assert "open_proposal" not in app.session_state
+
+
+def test_selection_quality(project: AnnotationProject) -> None:
+    proposals = project.store.proposals(1)
+    for annotator, answers in (("ann", ["accept", "reject", "accept"]), ("bob", ["accept", "accept"])):
+        for proposal, answer in zip(proposals, answers):
+            project.store.decide(proposal.id, annotator, answer)
+    app = open_insights_page()
+    rounds = chart(app, "Proposals by verdict and precision")
+    line = next(t for t in rounds["data"] if t["name"] == "precision")
+    assert line["x"] == ["round 1"] and line["y"] == [2 / 3]                # accept, conflict, accept
+    bars = {t["name"]: t["y"] for t in rounds["data"] if t["type"] == "bar"}
+    assert bars["accepted"] == [2] and bars["conflict"] == [1] and bars["unanswered"] == [len(proposals) - 3]
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Pairs answered by 2+ annotators"] == "2" and metrics["Agreement"] == "50%"
+    boxes = chart(app, "Time per answer")["data"]
+    assert sorted(t["name"] for t in boxes) == ["ann", "bob"] and all(t["type"] == "box" for t in boxes)
