@@ -11,6 +11,7 @@ from almea.active import LearnerConfig, SelectionConfig, parse_budget
 from almea.cli.data_cmd import add_data_options, open_dataset
 from almea.cli.train_cmd import add_model_options, configs
 from almea.selection import STRATEGIES
+from almea.model.config import TrainConfig
 from almea.simulation import Simulation, SimulationConfig, rounds_frame, summary_frame, write_report
 from almea.simulation.runner import RunInUse
 
@@ -38,7 +39,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     add_model_options(parser)
     parser.add_argument("--out", type=Path, default=Path("runs/simulate"), help="results folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.set_defaults(run=run, epochs=SimulationConfig.warm_epochs, eval_every=0, seed=0)
+    parser.set_defaults(run=run, epochs=TrainConfig.epochs, eval_every=0, seed=0)
 
 
 def simulation_configs(args: argparse.Namespace) -> list[SimulationConfig]:
