@@ -10,8 +10,8 @@ import pandas as pd
 from almea.active import LearnerConfig, SelectionConfig, parse_budget
 from almea.cli.data_cmd import add_data_options, open_dataset
 from almea.cli.train_cmd import add_model_options, configs
-from almea.selection import STRATEGIES
 from almea.model.config import TrainConfig
+from almea.selection import STRATEGIES
 from almea.simulation import Simulation, SimulationConfig, rounds_frame, summary_frame, write_report
 from almea.simulation.runner import RunInUse
 
