@@ -3,7 +3,7 @@
 Median over repeated epochs; run on a quiet machine (other processes sharing the two cores
 inflate every figure).
 
-    .venv/bin/python bench/epoch_time.py --data ../shared/data/FB15K237-DB15K --epochs 8
+    .venv/bin/python -m bench.epoch_time --data ../shared/data/FB15K237-DB15K --epochs 8
 """
 from __future__ import annotations
 

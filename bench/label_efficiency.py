@@ -5,7 +5,7 @@ paper's 15%+1%x5) and a random base of the same final size trained as long (20%)
 several seeds on the same fixed test sets, then prints mean ± std and whether DS3 beats
 the random base (Welch's t-test on Hits@1). Finished runs are reused, killed ones resume.
 
-    .venv/bin/python bench/label_efficiency.py --data ../shared/data/FB15K237-DB15K --seeds 3
+    .venv/bin/python -m bench.label_efficiency --data ../shared/data/FB15K237-DB15K --seeds 3
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Each run is a separate ``python -m almea train`` process, so peak memory is per 
 a table of mean +- std over seeds for each (seed ratio, variant), and writes all results as
 JSON under --out.
 
-    .venv/bin/python bench/train_benchmark.py --data ../shared/data/FB15K237-DB15K \
+    .venv/bin/python -m bench.train_benchmark --data ../shared/data/FB15K237-DB15K \
         --layout openea --ratios 0.2 0.5 0.8 --seeds 0 1 2 --variants full no-lsl no-lsc no-values no-impute same-kg-negatives
 """
 from __future__ import annotations
