@@ -13,27 +13,14 @@ from streamlit.testing.v1 import AppTest
 from annotate import experiments
 from annotate.experiments import open_experiment
 from tests.annotate.test_experiments import dataset, finished_home, stand_in  # noqa: F401 - fixtures
+from tests.ui.apptest import open_page, widget
 from tests.ui.test_insights_page import decoded
-
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture
 def with_experiment(home: Path, finished_home: Path) -> Path:  # noqa: F811 - the imported fixture
     """The UI home plus the finished experiment "done" (ds3 and random, 20%+10%x1)."""
     shutil.copytree(finished_home / "experiments", home / "experiments")
     return home
-
-
-def open_experiments_page() -> AppTest:
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    app.switch_page("pages/experiments.py").run()
-    assert not app.exception, app.exception
-    return app
-
-
-def widget(widgets, label: str):
-    return next(w for w in widgets if w.label.startswith(label))
 
 
 def launch(app: AppTest, name: str, folder: Path, budgets: str) -> AppTest:
@@ -49,7 +36,7 @@ def launch(app: AppTest, name: str, folder: Path, budgets: str) -> AppTest:
 
 
 def test_compares_finished_experiments(with_experiment: Path) -> None:
-    app = open_experiments_page()
+    app = open_page("experiments")
     assert app.title[0].value == "Experiments"
     runs = app.dataframe[0].value
     assert runs[["experiment", "status", "progress", "rounds"]].values.tolist() == [["done", "finished", 1.0, "4/4"]]
@@ -69,7 +56,7 @@ def test_launches_in_the_background_and_reports_a_stopped_run(
     with_experiment: Path, dataset, monkeypatch: pytest.MonkeyPatch,  # noqa: F811 - the imported fixture
 ) -> None:
     monkeypatch.setattr(experiments, "simulate_command", stand_in("print('simulate: out of memory')"))
-    app = launch(open_experiments_page(), "quick", dataset[0], "20%+10%x1, 20%")
+    app = launch(open_page("experiments"), "quick", dataset[0], "20%+10%x1, 20%")
     assert "quick launched: 2 runs" in app.success[0].value
     deadline = time.monotonic() + 20
     while open_experiment("quick").status == "running" and time.monotonic() < deadline:
@@ -82,6 +69,6 @@ def test_launches_in_the_background_and_reports_a_stopped_run(
 
 
 def test_bad_settings_launch_nothing(with_experiment: Path, dataset) -> None:  # noqa: F811 - the imported fixture
-    app = launch(open_experiments_page(), "bad", dataset[0], "20%+10%")
+    app = launch(open_page("experiments"), "bad", dataset[0], "20%+10%")
     assert "not launched" in app.error[0].value and "not of the form" in app.code[0].value
     assert not (with_experiment / "experiments" / "bad").exists()

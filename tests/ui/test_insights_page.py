@@ -5,23 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
 import numpy as np
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
 from annotate.service import AnnotationProject
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def open_insights_page() -> AppTest:
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    app.switch_page("pages/insights.py").run()
-    assert not app.exception, app.exception
-    return app
-
+from tests.ui.apptest import open_page
 
 def decoded(spec: object) -> object:
     """The spec with plotly's typed arrays ({"dtype", "bdata"[, "shape"]}) as plain lists."""
@@ -49,7 +39,7 @@ def traces(figure: dict) -> dict[str, dict]:
 
 
 def test_modality_weights_and_learning_curve(project: AnnotationProject) -> None:
-    app = open_insights_page()
+    app = open_page("insights")
     assert app.title[0].value == "Insights"
     weights = project.store.latest_checkpoint().metrics["modality_weights"]
     [bars] = chart(app, "Modality weights (model v1)")["data"]
@@ -67,7 +57,7 @@ def test_selection_map_colours_answers_and_compares_without_diversity(project: A
     proposals = project.store.proposals(1)
     project.store.decide(proposals[0].id, "ann", "accept")
     project.store.decide(proposals[1].id, "ann", "reject")
-    app = open_insights_page()
+    app = open_page("insights")
     shown = traces(chart(app, "The round's selection"))
     assert shown["accept"]["customdata"] == [proposals[0].id] and shown["reject"]["customdata"] == [proposals[1].id]
     assert sorted(shown["unanswered"]["customdata"]) == sorted(p.id for p in proposals[2:])
@@ -81,7 +71,7 @@ def test_selection_map_colours_answers_and_compares_without_diversity(project: A
 
 
 def test_clicking_a_proposed_pair_opens_it_in_the_labeller(project: AnnotationProject) -> None:
-    app = open_insights_page()
+    app = open_page("insights")
     target = project.store.proposals(1)[3].id
     [selection_map] = [c for c in app.get("plotly_chart") if "round's selection" in c.proto.spec]
     states = app._tree.get_widget_states()
@@ -100,7 +90,7 @@ def test_selection_quality(project: AnnotationProject) -> None:
     for annotator, answers in (("ann", ["accept", "reject", "accept"]), ("bob", ["accept", "accept"])):
         for proposal, answer in zip(proposals, answers):
             project.store.decide(proposal.id, annotator, answer)
-    app = open_insights_page()
+    app = open_page("insights")
     rounds = chart(app, "Proposals by verdict and precision")
     line = next(t for t in rounds["data"] if t["name"] == "precision")
     assert line["x"] == ["round 1"] and line["y"] == [2 / 3]                # accept, conflict, accept

@@ -10,20 +10,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from annotate.service import AnnotationProject, list_projects
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def open_projects_page() -> AppTest:
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    app.switch_page("pages/projects.py").run()
-    assert not app.exception, app.exception
-    return app
-
-
-def widget(widgets, label: str):
-    return next(w for w in widgets if w.label.startswith(label))
-
+from tests.ui.apptest import open_page, widget
 
 def submit(app: AppTest, name: str, folder: Path, gold_ratio: float = 0.0, seeds: bytes | None = None) -> AppTest:
     widget(app.text_input, "Project name").input(name)
@@ -39,7 +26,7 @@ def submit(app: AppTest, name: str, folder: Path, gold_ratio: float = 0.0, seeds
 
 
 def test_lists_projects_and_creates_one(home: Path) -> None:
-    app = open_projects_page()
+    app = open_page("projects")
     assert app.title[0].value == "Projects"
     assert list(app.dataframe[0].value["project"]) == ["demo"]
     submit(app, "second", home / "demo-120", gold_ratio=0.2)
@@ -52,7 +39,7 @@ def test_lists_projects_and_creates_one(home: Path) -> None:
 
 
 def test_a_bad_seed_file_is_reported_and_creates_nothing(home: Path) -> None:
-    app = submit(open_projects_page(), "bad", home / "demo-120", seeds=b"/m/nowhere\thttp://dbpedia.org/resource/X\n")
+    app = submit(open_page("projects"), "bad", home / "demo-120", seeds=b"/m/nowhere\thttp://dbpedia.org/resource/X\n")
     assert "not created" in app.error[0].value
     assert app.code[0].value.startswith("seeds.tsv, line 1:")
     assert "not in the project's dataset" in app.code[0].value
@@ -60,13 +47,13 @@ def test_a_bad_seed_file_is_reported_and_creates_nothing(home: Path) -> None:
 
 
 def test_a_project_needs_seed_links(home: Path) -> None:
-    app = submit(open_projects_page(), "unseeded", home / "demo-120")
+    app = submit(open_page("projects"), "unseeded", home / "demo-120")
     assert "needs seed links" in app.error[0].value
     assert "unseeded" not in list_projects()
 
 
 def test_the_simulated_oracle_answers_the_open_round(project: AnnotationProject) -> None:
-    app = open_projects_page()
+    app = open_page("projects")
     widget(app.button, "Answer this round").click().run()
     assert "answered 6 pairs" in app.success[0].value
     assert project.store.current_round() is None
@@ -86,7 +73,7 @@ def test_exports_serve_the_links_and_the_decision_log(
         return load(self, data, mimetype, kind, filename)
 
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
-    open_projects_page()
+    open_page("projects")
     links = served["demo-ent_links.tsv"].decode().splitlines()
     assert f"{proposal.source_uri}\t{proposal.target_uri}" in links
     assert len(links) == len(project.store.accepted_pairs())
