@@ -146,14 +146,15 @@ def ds3_selection(pool: CandidatePool, context: SelectionContext, n: int) -> Sel
         D = torch.ones(len(pool), dtype=A.dtype, device=A.device)
     lam = sparsity_weight(A, context.alpha)
     if context.solver == "admm":
-        Z = ds3_admm(A, D, lam).Z
+        result = ds3_admm(A, D, lam)
+        chosen, row_weight = representatives(result), result.row_norms()
     else:
         from almea.selection.ds3_reference import ds3_cvxpy
 
         Z = torch.from_numpy(ds3_cvxpy(A, D, lam))
-    chosen = representatives(Z)
+        chosen, row_weight = representatives(Z), torch.linalg.vector_norm(Z, dim=1)
     rest = np.setdiff1d(np.arange(len(pool)), chosen)               # ascending = confidence order
-    row_weight = torch.linalg.vector_norm(Z.double(), dim=1).cpu().numpy()
+    row_weight = row_weight.double().cpu().numpy()
     diversity = D.double().cpu().numpy()
     return _selection(pool, np.concatenate([chosen, rest]), n, "ds3", started, diversity, row_weight)
 
