@@ -1,4 +1,5 @@
-"""End to end in headless Chromium: label three pairs by keyboard, undo one, reload.
+"""End to end in headless Chromium: label three pairs by keyboard, undo one, reload, then open
+every other page.
 
 Runs the real server (``streamlit run app.py``) on a copy of the tiny trained project, so
 it covers what AppTest cannot: the keyboard shortcuts, the websocket round trip and that
@@ -27,6 +28,8 @@ STARTUP_SECONDS = 60
 FIRST_RENDER_MS = 60_000
 """The server's first run imports torch and loads the dataset."""
 STEP_MS = 15_000
+PAGES = (("projects", "Projects"), ("dataset", "Dataset"), ("insights", "Insights"), ("experiments", "Experiments"))
+"""Every other page, by URL path and title: each must render without an exception."""
 
 pytestmark = [
     pytest.mark.browser,
@@ -99,6 +102,11 @@ def test_keyboard_labelling_survives_a_reload(server: str, project: AnnotationPr
             page.reload()
             pair_on_screen(2, FIRST_RENDER_MS)
             expect(page.get_by_text("2/6", exact=True)).to_be_visible()
+            for path, title in PAGES:
+                page.goto(f"{server}/{path}")
+                expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible(timeout=FIRST_RENDER_MS)
+                page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=STEP_MS)
+                assert page.get_by_test_id("stException").count() == 0, f"{path}: {page.inner_text('body')[:500]}"
         finally:
             browser.close()
     positions = {p.id: p.position for p in proposals}
