@@ -10,7 +10,7 @@ from almea.data import load_dataset
 from almea.data.kg_pair import MODALITIES, KGPair
 from almea.data.synthetic import DemoConfig, generate_demo, write_openea
 
-DEMO_SIZE = 400
+DEMO_SIZE = 250
 
 
 def home_dir() -> Path:

@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from annotate.datasets import DEMO_SIZE
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -16,8 +18,8 @@ def test_dataset_page_shows_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert not app.exception
     assert app.title[0].value == "Dataset"
     links = int(app.metric[0].value.replace(",", ""))
-    assert 250 < links <= 320
+    assert 0.7 * DEMO_SIZE < links <= 0.8 * DEMO_SIZE
     counts = app.dataframe[0].value
     assert counts.loc["entities", "KG1"] > links
     assert len(app.dataframe) == 2 + 3 * 2
-    assert (tmp_path / "demo-400" / "ent_links").is_file()
+    assert (tmp_path / f"demo-{DEMO_SIZE}" / "ent_links").is_file()
