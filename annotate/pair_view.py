@@ -18,11 +18,12 @@ WEAK_TOKENS = ("yd:", "s2:", "c1:", "m3:")
 MAX_NEIGHBOURS = 30
 
 
-def values_match(left: str, right: str) -> bool:
-    """Whether two literals state the same value in possibly different formats (dates,
-    units by powers of ten, rounding), or share most of their words."""
-    a = {t for t in value_tokens(left) if not t.startswith(WEAK_TOKENS)}
-    b = {t for t in value_tokens(right) if not t.startswith(WEAK_TOKENS)}
+def _strong_tokens(literal: str) -> frozenset[str]:
+    return frozenset(t for t in value_tokens(literal) if not t.startswith(WEAK_TOKENS))
+
+
+def _tokens_match(a: frozenset[str], b: frozenset[str], left: str, right: str) -> bool:
+    """``values_match`` on tokens computed once per value (attribute tables compare all pairs)."""
     dates_a, dates_b = {t for t in a if t.startswith("y")}, {t for t in b if t.startswith("y")}
     if dates_a and dates_b:                       # two dates: the same month, else the same year
         months_a, months_b = {t for t in dates_a if t.startswith("ym:")}, {t for t in dates_b if t.startswith("ym:")}
@@ -32,6 +33,12 @@ def values_match(left: str, right: str) -> bool:
     if all(t.startswith("w:") for t in a | b):
         return len(a & b) / len(a | b) >= 0.5
     return bool(a & b)
+
+
+def values_match(left: str, right: str) -> bool:
+    """Whether two literals state the same value in possibly different formats (dates,
+    units by powers of ten, rounding), or share most of their words."""
+    return _tokens_match(_strong_tokens(left), _strong_tokens(right), left, right)
 
 
 def local_name(uri: str) -> str:
@@ -128,8 +135,11 @@ def _align_attributes(left: list[tuple[str, str]], right: list[tuple[str, str]])
     """Matching values first (whatever their keys), then equal key names, then the rest."""
     rows, used = [], set()
     unmatched = []
+    right_tokens = [_strong_tokens(v) for _, v in right]
     for key, value in left:
-        partner = next((j for j, (_, v) in enumerate(right) if j not in used and values_match(value, v)), None)
+        tokens = _strong_tokens(value)
+        partner = next((j for j, (_, v) in enumerate(right)
+                        if j not in used and _tokens_match(tokens, right_tokens[j], value, v)), None)
         if partner is None:
             unmatched.append((key, value))
             continue

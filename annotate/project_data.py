@@ -1,6 +1,7 @@
 """A project's dataset in memory, loaded once per process and shared by every session."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -11,6 +12,7 @@ from almea.data import load_dataset
 from almea.data.kg_pair import KGPair
 from almea.training.split import split_links
 from annotate.pair_view import EntityIndex
+from storage import LabelledPair
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,6 +28,14 @@ class ProjectData:
 
     def target_id(self, uri: str) -> int:
         return self.ids2[uri]
+
+    def pair_ids(self, pairs: Iterable[LabelledPair]) -> np.ndarray:
+        """(n, 2) global ids of stored pairs; seed labels carry URIs only."""
+        rows = [
+            (p.source_id, p.target_id) if p.source_id is not None else (self.source_id(p.source_uri), self.target_id(p.target_uri))
+            for p in pairs
+        ]
+        return np.asarray(rows, dtype=np.int64).reshape(-1, 2)
 
     def held_out(self, eval_ratio: float, seed: int) -> np.ndarray:
         """(T, 2) gold links that score models and are never proposed (empty without gold)."""

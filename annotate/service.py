@@ -129,12 +129,9 @@ class AnnotationProject:
     @cached_property
     def _seed_alignment(self) -> dict[int, int]:
         """Seed-linked entity -> its counterpart, both directions (global ids)."""
-        data = self.data
         aligned: dict[int, int] = {}
-        for source_uri, target_uri in self._seed_uris:
-            s, t = data.ids.get(source_uri), data.ids2.get(target_uri)
-            if s is not None and t is not None:
-                aligned[s], aligned[t] = t, s
+        for s, t in self.data.pair_ids(self.store.seed_labels()).tolist():
+            aligned[s], aligned[t] = t, s
         return aligned
 
     def _accepted_annotations(self) -> list[Verdict]:

@@ -23,9 +23,9 @@ import torch
 from almea.active import ActiveLearner
 from almea.selection import CandidatePool, Selection
 from annotate.insights import map_path, selection_map
-from annotate.project_data import ProjectData, project_data
+from annotate.project_data import project_data
 from annotate.settings import ProjectSettings
-from storage import ConflictError, Job, LabelledPair, ProjectStore
+from storage import ConflictError, Job, ProjectStore
 
 LOCK_FILE = "worker.lock"
 TRAIN = "train"
@@ -56,15 +56,6 @@ def worker_running(project_dir: Path) -> bool:
     """Whether some process holds the project's worker lock right now."""
     with worker_lock(project_dir) as mine:
         return not mine
-
-
-def _ids(data: ProjectData, pairs: list[LabelledPair]) -> np.ndarray:
-    """(n, 2) global ids of stored pairs; seed labels carry URIs only."""
-    rows = [
-        (p.source_id, p.target_id) if p.source_id is not None else (data.source_id(p.source_uri), data.target_id(p.target_uri))
-        for p in pairs
-    ]
-    return np.asarray(rows, dtype=np.int64).reshape(-1, 2)
 
 
 def _progress(store: ProjectStore, job: Job, low: float, high: float, what: str):
@@ -112,8 +103,8 @@ def train_and_propose(store: ProjectStore, job: Job) -> None:
     latest = store.latest_checkpoint()
     if latest is not None:
         learner.load(latest.path)
-    labelled = _ids(data, store.accepted_pairs())
-    rejected = _ids(data, store.rejected_pairs())
+    labelled = data.pair_ids(store.accepted_pairs())
+    rejected = data.pair_ids(store.rejected_pairs())
     if len(labelled) == 0:
         raise ValueError("no accepted or seed labels to train on: import seed links first")
     epochs = settings.round_epochs if latest is not None else settings.warm_epochs
@@ -128,7 +119,7 @@ def train_and_propose(store: ProjectStore, job: Job) -> None:
     learner.save(path)
     checkpoint = store.register_checkpoint(path, round_id=job.params.get("round_id"), job_id=job.id, metrics=metrics)
     store.update_job(job.id, progress=0.9, message="selecting the next batch")
-    answered = _ids(data, store.answered_pairs())
+    answered = data.pair_ids(store.answered_pairs())
     rng = np.random.default_rng([settings.seed, checkpoint.model_version])
     embeddings = learner.embeddings()
     pool = learner.pool(embeddings, labelled, answered, held_out)
