@@ -37,11 +37,19 @@ class ProjectData:
         ]
         return np.asarray(rows, dtype=np.int64).reshape(-1, 2)
 
-    def held_out(self, eval_ratio: float, seed: int) -> np.ndarray:
-        """(T, 2) gold links that score models and are never proposed (empty without gold)."""
+    def held_out(self, eval_ratio: float, seed: int, seeds: np.ndarray | None = None) -> np.ndarray:
+        """(T, 2) gold links that score models and are never proposed (empty without gold).
+
+        Links sharing an entity with a ``seeds`` pair (imported seed links, trained on) are
+        left out: scoring a model on links it was trained on would overstate its accuracy.
+        """
         if eval_ratio <= 0 or len(self.pair.links) < 2:
             return np.zeros((0, 2), np.int64)
-        return split_links(self.pair.links, eval_ratio, seed).test
+        test = split_links(self.pair.links, eval_ratio, seed).test
+        if seeds is None or len(seeds) == 0:
+            return test
+        seeded = np.isin(test[:, 0], seeds[:, 0]) | np.isin(test[:, 1], seeds[:, 1])
+        return test[~seeded]
 
 
 @lru_cache(maxsize=4)

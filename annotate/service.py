@@ -97,7 +97,8 @@ class AnnotationProject:
         return self.data.index.label(entity)
 
     def held_out(self) -> np.ndarray:
-        return self.data.held_out(self.settings.eval_ratio, self.settings.seed)
+        """The gold links that score this project's models (the worker's set)."""
+        return self.data.held_out(self.settings.eval_ratio, self.settings.seed, self.data.pair_ids(self.store.seed_labels()))
 
     def close(self) -> None:
         self.store.close()

@@ -97,7 +97,7 @@ def train_and_propose(store: ProjectStore, job: Job) -> None:
     project = store.project()
     settings = ProjectSettings.from_dict(project.config)
     data = project_data(project.dataset)
-    held_out = data.held_out(settings.eval_ratio, settings.seed)
+    held_out = data.held_out(settings.eval_ratio, settings.seed, data.pair_ids(store.seed_labels()))
     store.update_job(job.id, progress=0.02, message="loading the model")
     learner = ActiveLearner(data.pair, settings.learner, progress=False)
     latest = store.latest_checkpoint()

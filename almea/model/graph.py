@@ -10,6 +10,8 @@ backbone (MCLEA/EVA): a diagonal weight per head, heads averaged, ELU between la
 """
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -66,7 +68,9 @@ class GraphIndex:
 
 
 def _csr(crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, n: int) -> torch.Tensor:
-    return torch.sparse_csr_tensor(crow, col, values, (n, n), check_invariants=False)
+    with warnings.catch_warnings():          # "CSR support is in beta": the ops used here are tested
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
+        return torch.sparse_csr_tensor(crow, col, values, (n, n), check_invariants=False)
 
 
 def _crow(sorted_rows: torch.Tensor, n_rows: int) -> torch.Tensor:

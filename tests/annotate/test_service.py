@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from almea.data.errors import DataFormatError
+from annotate.project_data import project_data
 from annotate.service import AnnotationProject, create_project, list_projects
 from annotate.worker import LOCK_FILE, run_jobs, worker_lock, worker_running
 from tests.annotate.conftest import TINY
@@ -161,7 +162,10 @@ def test_create_project_checks_inputs_first(home: Path, tmp_path: Path) -> None:
 
 def test_seed_tsv_import(home: Path, tmp_path: Path) -> None:
     folder = next(home.glob("demo-*"))
-    lines = (folder / "ent_links").read_text(encoding="utf-8").splitlines()[:5]
+    data = project_data({"folder": str(folder.resolve()), "layout": "images"})
+    gold_test = data.held_out(TINY.eval_ratio, TINY.seed)
+    entities = data.pair.entities
+    lines = [f"{entities[s]}\t{entities[t]}" for s, t in gold_test[:5].tolist()]    # seeds that are held-out links
     seeds = tmp_path / "seeds.tsv"
     seeds.write_text("\n".join(lines) + "\n", encoding="utf-8")
     project = create_project("seeded", {"folder": str(folder), "layout": "images"}, TINY, seed_links=seeds,
@@ -171,4 +175,4 @@ def test_seed_tsv_import(home: Path, tmp_path: Path) -> None:
     )
     assert {p.origin for p in project.store.seed_labels()} == {"seeds.tsv"}
     assert list_projects(home) == ["tiny", "seeded"]
-    assert np.all(project.held_out() == project.held_out())
+    assert project.held_out().tolist() == gold_test[5:].tolist()     # never scored on what it trains on
