@@ -56,10 +56,16 @@ class Trainer:
     ) -> History:
         """Train ``epochs`` more epochs (warm: continues from the current weights).
 
-        ``on_epoch(done, epochs)`` is called after each epoch (a worker's progress report).
+        ``hard_negatives`` (K,) are target ids pushed away from every source (targets of
+        rejected pairs); those that are also targets of ``train_pairs`` are dropped, since a
+        target rejected with one source may be accepted with another and must not be its own
+        positive's negative. ``on_epoch(done, epochs)`` is called after each epoch (a worker's
+        progress report).
         """
         epochs = self.config.epochs if epochs is None else epochs
         pairs = torch.as_tensor(train_pairs, dtype=torch.long, device=self.device)
+        if hard_negatives is not None:
+            hard_negatives = np.setdiff1d(hard_negatives, np.asarray(train_pairs).reshape(-1, 2)[:, 1])
         negatives = None if hard_negatives is None or len(hard_negatives) == 0 else torch.as_tensor(
             hard_negatives, dtype=torch.long, device=self.device
         )

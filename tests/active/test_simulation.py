@@ -47,6 +47,7 @@ def test_schedule_grows_the_labels_and_never_proposes_test_entities(demo_pair, t
         assert row["proposed"] == batch
         assert row["labelled"] == previous["labelled"] + row["accepted"]
         assert row["wrong_labels"] == 0
+        assert row["select_seconds"] >= row["strategy_seconds"] > 0     # pool + strategy, not the strategy alone
     proposed_gold = np.mean([tuple(p) in gold for p in answered])
     assert np.mean([r["precision"] for r in rows[1:]]) == pytest.approx(proposed_gold)
     assert proposed_gold > 0.5                       # mutual neighbours of a trained model are mostly right
