@@ -37,16 +37,25 @@ def main() -> None:
     ], check=True)
     rounds = pd.read_csv(args.out / "rounds.csv")
     last = rounds.loc[rounds.groupby(["budget", "strategy", "seed"])["round"].idxmax()]
-    base = last[last["budget"] == args.base]["l2r_hits@1"]
-    print(f"\n| {args.budget} strategy | Hits@1 − {args.base} base | Welch p | select s (median) | round train s (median) |")
-    print("|---|---|---|---|---|")
-    for strategy, runs in last[last["budget"] == args.budget].groupby("strategy"):
-        test = stats.ttest_ind(runs["l2r_hits@1"], base, equal_var=False)
-        active = rounds[(rounds["budget"] == args.budget) & (rounds["strategy"] == strategy) & (rounds["round"] > 0)]
+    base = last[last["budget"] == args.base]
+    print(f"\n| run | seeds | labels | answers | Hits@1 | MRR | Hits@1 - {args.base} base | Welch p | "
+          "select s (median) | round train s (median) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for (budget, strategy), runs in last.groupby(["budget", "strategy"]):
+        test = stats.ttest_ind(runs["l2r_hits@1"], base["l2r_hits@1"], equal_var=False)
+        active = rounds[(rounds["budget"] == budget) & (rounds["strategy"] == strategy) & (rounds["round"] > 0)]
+        timing = (f"{active['select_seconds'].median():.1f} | {active['train_seconds'].median():.1f}" if len(active)
+                  else "- | -")
+        gain = runs["l2r_hits@1"].mean() - base["l2r_hits@1"].mean()
+        compared = "- | -" if budget == args.base else f"{gain:+.4f} | {test.pvalue:.3f}"
         print(
-            f"| {strategy} | {runs['l2r_hits@1'].mean() - base.mean():+.4f} | {test.pvalue:.3f} | "
-            f"{active['select_seconds'].median():.1f} | {active['train_seconds'].median():.1f} |"
+            f"| {budget} {strategy} | {len(runs)} | {runs['labelled'].mean():.0f} | {runs['answered'].mean():.0f} | "
+            f"{_mean_std(runs['l2r_hits@1'])} | {_mean_std(runs['l2r_mrr'])} | {compared} | {timing} |"
         )
+
+
+def _mean_std(values: pd.Series) -> str:
+    return f"{values.mean():.4f} ± {values.std(ddof=1):.4f}"
 
 
 if __name__ == "__main__":
