@@ -66,13 +66,19 @@ def format_summary(summary: pd.DataFrame) -> str:
     """A markdown table: final labels and test metrics as mean ± std over seeds."""
     lines = ["| budget | strategy | seeds | labelled | Hits@1 | Hits@10 | MRR | batch precision |", "|---|---|---|---|---|---|---|---|"]
     for values in summary.to_dict("records"):
-        cells = [f"{values[m]:.4f} ± {values[m + '_std']:.4f}" for m in ("l2r_hits@1", "l2r_hits@10", "l2r_mrr")]
+        cells = [_mean_std(values, m) for m in ("l2r_hits@1", "l2r_hits@10", "l2r_mrr")]
         precision = values["mean_batch_precision"]
         lines.append(
             f"| {values['budget']} | {values['strategy']} | {values['seeds']} | {values['labelled']:.0f} | {' | '.join(cells)} | "
             f"{'-' if pd.isna(precision) else f'{precision:.3f}'} |"
         )
     return "\n".join(lines)
+
+
+def _mean_std(values: dict, metric: str) -> str:
+    """"mean ± std", or the mean alone for one seed (whose std is undefined, stored as 0)."""
+    spread = f" ± {values[metric + '_std']:.4f}" if values["seeds"] > 1 else ""
+    return f"{values[metric]:.4f}{spread}"
 
 
 def run(args: argparse.Namespace) -> int:

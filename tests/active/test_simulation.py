@@ -120,6 +120,7 @@ def test_simulate_command_writes_tables_and_figures(tmp_path, capsys) -> None:
     assert code == 0
     out = capsys.readouterr().out
     assert "| 20%+10%x1 | ds3 | 1 |" in out and "| 30% | random | 1 |" in out
+    assert "±" not in out                                    # one seed: no std to show
     for name in ("rounds.csv", "curves.csv", "summary.csv", "results.json", "learning_curves.html"):
         assert (tmp_path / "out" / name).stat().st_size > 0
     results = json.loads((tmp_path / "out" / "results.json").read_text())
