@@ -98,7 +98,7 @@ class AnnotationProject:
 
     def held_out(self) -> np.ndarray:
         """The gold links that score this project's models (the worker's set)."""
-        return self.data.held_out(self.settings.eval_ratio, self.settings.seed, self.data.pair_ids(self.store.seed_labels()))
+        return self.data.held_out(self.settings.eval_ratio, self.settings.seed, self._seed_ids)
 
     def close(self) -> None:
         self.store.close()
@@ -128,10 +128,15 @@ class AnnotationProject:
         return {(p.source_uri, p.target_uri) for p in self.store.seed_labels()}
 
     @cached_property
+    def _seed_ids(self) -> np.ndarray:
+        """(S, 2) global ids of the seed links, read once (see ``_seed_uris``)."""
+        return self.data.pair_ids(self.store.seed_labels())
+
+    @cached_property
     def _seed_alignment(self) -> dict[int, int]:
         """Seed-linked entity -> its counterpart, both directions (global ids)."""
         aligned: dict[int, int] = {}
-        for s, t in self.data.pair_ids(self.store.seed_labels()).tolist():
+        for s, t in self._seed_ids.tolist():
             aligned[s], aligned[t] = t, s
         return aligned
 

@@ -18,6 +18,11 @@ VERDICTS = ("accept", "reject", "unsure", "conflict")
 JOB_STATUSES = ("queued", "running", "done", "failed")
 
 
+def _columns(record: type, row: sqlite3.Row, json_columns: tuple[str, ...] = ()) -> dict:
+    """The row's value of each field of the ``record`` dataclass, ``json_columns`` decoded."""
+    return {name: json.loads(row[name]) if name in json_columns else row[name] for name in record.__dataclass_fields__}
+
+
 @dataclass(frozen=True)
 class Project:
     """What the project is about: written once by ``ProjectStore.create``."""
@@ -31,7 +36,7 @@ class Project:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Project:
-        return cls(row["name"], json.loads(row["dataset"]), json.loads(row["config"]), row["created_at"])
+        return cls(**_columns(cls, row, json_columns=("dataset", "config")))
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,7 @@ class Round:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Round:
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+        return cls(**_columns(cls, row))
 
 
 @dataclass(frozen=True)
@@ -88,8 +93,7 @@ class Proposal:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Proposal:
-        fields = {name: row[name] for name in cls.__dataclass_fields__ if name != "evidence"}
-        return cls(**fields, evidence=json.loads(row["evidence"]))
+        return cls(**_columns(cls, row, json_columns=("evidence",)))
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,7 @@ class Decision:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Decision:
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+        return cls(**_columns(cls, row))
 
 
 @dataclass(frozen=True)
@@ -196,8 +200,7 @@ class Job:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Job:
-        fields = {name: row[name] for name in cls.__dataclass_fields__ if name != "params"}
-        return cls(**fields, params=json.loads(row["params"]))
+        return cls(**_columns(cls, row, json_columns=("params",)))
 
 
 @dataclass(frozen=True)
@@ -217,5 +220,4 @@ class Checkpoint:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row, project_dir: Path) -> Checkpoint:
-        fields = {name: row[name] for name in cls.__dataclass_fields__ if name not in ("path", "metrics")}
-        return cls(**fields, path=project_dir / row["path"], metrics=json.loads(row["metrics"]))
+        return cls(**{**_columns(cls, row, json_columns=("metrics",)), "path": project_dir / row["path"]})
