@@ -84,9 +84,11 @@ def test_keyboard_labelling_survives_a_reload(server: str, project: AnnotationPr
     labels = [project.card(p).view.source.label for p in proposals]
 
     def pair_on_screen(position: int, timeout: int = STEP_MS) -> None:
-        """Waits for the pair and for the script run to end, so the next key is not sent mid-run."""
+        """Waits for the pair, the script run's end and the answer buttons, so the next key is
+        not sent mid-run or before the lazily loaded button code has bound its shortcut."""
         expect(page.get_by_test_id("stText").first).to_have_text(labels[position], timeout=timeout)
         page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
+        expect(page.get_by_role("button", name="Accept")).to_be_enabled(timeout=timeout)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
