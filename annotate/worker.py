@@ -108,7 +108,8 @@ def train_and_propose(store: ProjectStore, job: Job) -> None:
     if len(labelled) == 0:
         raise ValueError("no accepted or seed labels to train on: import seed links first")
     epochs = settings.round_epochs if latest is not None else settings.warm_epochs
-    learner.train(labelled, epochs, rejected, on_epoch=_progress(store, job, 0.05, 0.85, f"training on {len(labelled)} labels"))
+    learner.train(labelled, epochs, rejected, on_epoch=_progress(store, job, 0.05, 0.85, f"training on {len(labelled)} labels"),
+                  refine=latest is not None)
     metrics = {"labelled": len(labelled), "rejected": len(rejected), "epochs": learner.trainer.epoch,
                "modality_weights": learner.modality_weights()}
     if len(held_out):

@@ -1,7 +1,8 @@
 """Label efficiency on a real benchmark (issue: active candidate selection).
 
 Runs ``python -m almea simulate`` for DS3 and the baselines at one budget (default the
-paper's 15%+1%x5) and a random base of the same final size trained as long (20%), over
+paper's 15%+1%x5) and a random base of the same final size on the same schedule (20%: T_warm
+epochs, then the rounds' epochs at the round learning rate), over
 several seeds on the same fixed test sets, then prints mean ± std and whether DS3 beats
 the random base (Welch's t-test on Hits@1). Finished runs are reused, killed ones resume.
 

@@ -38,7 +38,7 @@ def launch_form() -> None:
         layout = layout_col.selectbox("Layout", LAYOUTS)
         budgets = st.text_input("Budgets", value="15%+1%x5, 20%",
                                 help="Comma-separated, as in the paper: b%+s%xR (base, step, rounds); a plain b% is "
-                                     "a random base trained as long as the longest schedule.")
+                                     "a random base on the longest schedule (the rounds' epochs at the round learning rate).")
         strategies = st.multiselect("Strategies", STRATEGY_NAMES, default=["ds3", "random"])
         seeds_col, alpha_col, warm_col, round_col = st.columns(4)
         seeds = seeds_col.number_input("Seeds", min_value=1, value=1)

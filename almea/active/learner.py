@@ -94,14 +94,17 @@ class ActiveLearner:
         epochs: int,
         hard_negatives: np.ndarray | None = None,
         on_epoch: Callable[[int, int], None] | None = None,
+        refine: bool = False,
     ) -> None:
         """``epochs`` more epochs on ``labelled`` (L, 2), warm from the current weights.
 
         ``hard_negatives`` are pairs answered "reject": their targets become extra negatives
-        of the contrastive loss. ``on_epoch(done, total)`` reports progress (the worker's bar).
+        of the contrastive loss. ``refine``: an active-learning round after the base training,
+        run at the lower round learning rate. ``on_epoch(done, total)`` reports progress.
         """
         negatives = None if hard_negatives is None or len(hard_negatives) == 0 else np.unique(hard_negatives[:, 1])
-        self.trainer.fit(labelled, epochs=epochs, hard_negatives=negatives, on_epoch=on_epoch)
+        lr = self.config.train.round_lr if refine else self.config.train.lr
+        self.trainer.fit(labelled, epochs=epochs, hard_negatives=negatives, on_epoch=on_epoch, lr=lr)
 
     def embeddings(self) -> torch.Tensor:
         self.model.eval()

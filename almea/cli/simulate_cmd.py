@@ -20,7 +20,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "simulate", help="active learning with an oracle that answers from gold links",
         description="Runs every budget x strategy x seed; a budget without rounds ('20%%') is a random "
-        "base trained as long as the longest schedule. Killed runs resume from their last round.",
+        "base on the longest schedule: T_warm epochs, then the rounds' epochs at the round learning rate. "
+        "Killed runs resume from their last round.",
     )
     add_data_options(parser)
     parser.add_argument("--budget", nargs="+", default=["15%+1%x5"], help="budgets like '5%%+1%%x15' or '20%%'")
@@ -56,7 +57,8 @@ def simulation_configs(args: argparse.Namespace) -> list[SimulationConfig]:
                 learner = LearnerConfig(features, model, replace(train, seed=seed), replace(selection, strategy=strategy))
                 out.append(SimulationConfig(
                     budget=str(budget), strategy=strategy, seed=seed, test_ratio=args.test_ratio,
-                    warm_epochs=args.warm_epochs if budget.rounds else longest, round_epochs=args.round_epochs,
+                    warm_epochs=args.warm_epochs, round_epochs=args.round_epochs,
+                    refine_epochs=0 if budget.rounds else longest - args.warm_epochs,
                     error_rate=args.error_rate, accept_all=args.accept_all, learner=learner,
                 ))
     return out

@@ -28,7 +28,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     """Model, feature and optimiser switches shared by ``train`` and ``simulate``."""
-    parser.add_argument("--lr", type=float, default=TrainConfig.lr)
+    parser.add_argument("--lr", type=float, default=TrainConfig.lr, help="Adam learning rate of the base training")
+    parser.add_argument("--round-lr", type=float, default=TrainConfig.round_lr,
+                        help="Adam learning rate of the warm-started active-learning rounds")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     parser.add_argument("--names", choices=("none", "ngram", "minilm"), default="none", help="name features")
     parser.add_argument("--no-values", action="store_true", help="ablation: drop the attribute-value block")
@@ -50,7 +52,7 @@ def configs(args: argparse.Namespace) -> tuple[FeatureConfig, ModelConfig, Train
             impute=not args.no_impute,
             same_kg_negatives=args.same_kg_negatives,
         ),
-        TrainConfig(epochs=args.epochs, lr=args.lr, eval_every=args.eval_every, seed=args.seed, device=args.device),
+        TrainConfig(epochs=args.epochs, lr=args.lr, round_lr=args.round_lr, eval_every=args.eval_every, seed=args.seed, device=args.device),
     )
 
 

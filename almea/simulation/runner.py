@@ -2,7 +2,7 @@
 
 A run trains ``warm_epochs`` on the base labels, then each round selects a batch, asks the
 oracle, adds the accepted pairs to the labels (rejected ones become hard negatives) and
-trains ``round_epochs`` more from the current weights. After every round the state (labels,
+trains ``round_epochs`` more from the current weights, at the lower round learning rate. After every round the state (labels,
 answers, metrics) and the model checkpoint are written atomically, so a killed run continues
 from its last finished round and ends with the same numbers as an uninterrupted one.
 """
@@ -50,14 +50,18 @@ class SimulationConfig:
     """T_warm (the paper: 500 on a GPU); 40 epochs reach ~0.57 Hits@1 at 20% seeds on FB-DB."""
     round_epochs: int = 10
     """T_inter (the paper: 50), from the current weights."""
+    refine_epochs: int = 0
+    """Epochs after T_warm on the base labels at the round learning rate: a base-only budget
+    gets the rounds' total, so it has the same schedule as the active runs it is compared with."""
     error_rate: float = 0.0
     accept_all: bool = False
     learner: LearnerConfig = field(default_factory=LearnerConfig)
 
     def __post_init__(self) -> None:
         parse_budget(self.budget)
-        if self.warm_epochs < 1 or self.round_epochs < 0:
-            raise ValueError(f"need warm_epochs >= 1 and round_epochs >= 0, got {self.warm_epochs}, {self.round_epochs}")
+        if self.warm_epochs < 1 or self.round_epochs < 0 or self.refine_epochs < 0:
+            raise ValueError("need warm_epochs >= 1, round_epochs >= 0 and refine_epochs >= 0, got "
+                             f"{self.warm_epochs}, {self.round_epochs}, {self.refine_epochs}")
 
     @property
     def name(self) -> str:
@@ -144,7 +148,7 @@ class Simulation:
         rounds = range(len(state.rows), self.budget.rounds + 1)
         for index in tqdm(rounds, desc=self.config.name, disable=not self.progress, leave=False):
             proposal = self._propose(learner, state, index)
-            self._train_round(learner, state, index, proposal, self.config.round_epochs)
+            self._train_round(learner, state, index, proposal)
             learner.save(checkpoint)
             _write_json(self.folder / STATE_FILE, asdict(state))
         state.done = True
@@ -154,7 +158,7 @@ class Simulation:
     def warm_key(self) -> str:
         """What round 0 depends on: not the strategy, so runs that differ only in it share it."""
         learner = {k: v for k, v in self.config.learner.to_dict().items() if k != "selection"}
-        inputs = [self.budget.base, self.config.seed, self.config.test_ratio, self.config.warm_epochs, learner, self.pair.name,
+        inputs = [self.budget.base, self.config.seed, self.config.test_ratio, self.config.warm_epochs, self.config.refine_epochs, learner, self.pair.name,
                   len(self.pair.links)]
         return hashlib.blake2b(json.dumps(inputs, sort_keys=True).encode(), digest_size=8).hexdigest()
 
@@ -169,7 +173,7 @@ class Simulation:
             learner.load(checkpoint)
             state.rows.append(json.loads((shared / ROW_FILE).read_text(encoding="utf-8")))
             return
-        self._train_round(learner, state, 0, {}, self.config.warm_epochs)
+        self._train_round(learner, state, 0, {})
         learner.save(checkpoint)
         shared.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(checkpoint, shared / (CHECKPOINT_FILE + ".tmp"))
@@ -197,11 +201,20 @@ class Simulation:
             "strategy_seconds": selection.seconds,
         }
 
-    def _train_round(self, learner: ActiveLearner, state: _State, index: int, proposal: dict, epochs: int) -> None:
+    def _schedule(self, index: int) -> list[tuple[int, bool]]:
+        """(epochs, refine) stages of round ``index``: round 0 is T_warm at the base learning
+        rate, then any refine epochs; every later round is T_inter at the round rate."""
+        if index == 0:
+            return [(self.config.warm_epochs, False), (self.config.refine_epochs, True)]
+        return [(self.config.round_epochs, True)]
+
+    def _train_round(self, learner: ActiveLearner, state: _State, index: int, proposal: dict) -> None:
         """Train warm from the current weights, evaluate on the fixed test set, record a row."""
         seed_everything(self.config.seed * 1000 + index)
         started = time.perf_counter()
-        learner.train(_pairs(state.labelled), epochs, _pairs(state.rejected))
+        for epochs, refine in self._schedule(index):
+            if epochs:
+                learner.train(_pairs(state.labelled), epochs, _pairs(state.rejected), refine=refine)
         trained = time.perf_counter()
         metrics = learner.evaluate(self.split.test)
         state.rows.append({

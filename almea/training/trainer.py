@@ -53,8 +53,10 @@ class Trainer:
         test_pairs: np.ndarray | None = None,
         hard_negatives: np.ndarray | None = None,
         on_epoch: Callable[[int, int], None] | None = None,
+        lr: float | None = None,
     ) -> History:
-        """Train ``epochs`` more epochs (warm: continues from the current weights).
+        """Train ``epochs`` more epochs (warm: continues from the current weights) at Adam rate
+        ``lr`` (default: the config's base rate; set on every call, never inherited).
 
         ``hard_negatives`` (K,) are target ids pushed away from every source (targets of
         rejected pairs); those that are also targets of ``train_pairs`` are dropped, since a
@@ -63,6 +65,8 @@ class Trainer:
         progress report).
         """
         epochs = self.config.epochs if epochs is None else epochs
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.config.lr if lr is None else lr
         pairs = torch.as_tensor(train_pairs, dtype=torch.long, device=self.device)
         if hard_negatives is not None:
             hard_negatives = np.setdiff1d(hard_negatives, np.asarray(train_pairs).reshape(-1, 2)[:, 1])
