@@ -20,7 +20,7 @@ from almea.features import FeatureConfig
 from almea.model.config import ModelConfig, TrainConfig
 from almea.training.pipeline import build_model, peak_memory_mb
 from almea.training.split import split_links
-from almea.training.trainer import Trainer, seed_everything
+from almea.training.trainer import Trainer
 
 
 def median_seconds(step, repeats: int) -> float:
@@ -39,11 +39,10 @@ def main() -> None:
     parser.add_argument("--seed-ratio", type=float, default=0.2)
     parser.add_argument("--epochs", type=int, default=8)
     args = parser.parse_args()
-    seed_everything(0)
     pair = load_dataset(args.data, args.layout)
     train = torch.as_tensor(split_links(pair.links, 1 - args.seed_ratio, 0).base(args.seed_ratio))
     for label, config in (("full ALMEA", ModelConfig()), ("without LSL/LSC", replace(ModelConfig(), use_lsl=False))):
-        model, inputs = build_model(pair, FeatureConfig(), config)
+        model, inputs = build_model(pair, FeatureConfig(), config, seed=0)
         trainer = Trainer(model, inputs, TrainConfig(eval_every=0), progress=False)
         trainer.fit(train.numpy(), epochs=1)
         trainer.fit(train.numpy(), epochs=args.epochs)

@@ -133,11 +133,10 @@ def real_pools(args: argparse.Namespace, device: torch.device) -> Iterator[Insta
     from almea.selection.pool import candidate_pool
     from almea.training.pipeline import build_model
     from almea.training.split import split_links
-    from almea.training.trainer import Trainer, seed_everything
+    from almea.training.trainer import Trainer
 
-    seed_everything(0)
     pair = load_dataset(args.data, args.layout)
-    model, inputs = build_model(pair, FeatureConfig(), ModelConfig(), str(device))
+    model, inputs = build_model(pair, FeatureConfig(), ModelConfig(), str(device), seed=0)
     labelled = split_links(pair.links, 0.8, seed=0).base(0.2)
     config = TrainConfig(epochs=args.epochs, eval_every=0, device=str(device))
     Trainer(model, inputs, config, progress=False).fit(labelled)

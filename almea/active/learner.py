@@ -19,7 +19,7 @@ from almea.features import FeatureConfig
 from almea.model.config import ModelConfig, TrainConfig
 from almea.selection import STRATEGIES, CandidatePool, Selection, SelectionContext, candidate_pool
 from almea.training.pipeline import build_model
-from almea.training.trainer import Trainer, seed_everything
+from almea.training.trainer import Trainer
 
 
 @dataclass(frozen=True)
@@ -77,10 +77,9 @@ class ActiveLearner:
     """An ALMEA model with its trainer, plus the selection step of an active-learning round."""
 
     def __init__(self, pair: KGPair, config: LearnerConfig = LearnerConfig(), progress: bool = True) -> None:
-        seed_everything(config.train.seed)
         self.pair = pair
         self.config = config
-        self.model, self.inputs = build_model(pair, config.features, config.model, config.train.device)
+        self.model, self.inputs = build_model(pair, config.features, config.model, config.train.device, seed=config.train.seed)
         self.trainer = Trainer(self.model, self.inputs, config.train, progress=progress)
         self.degree = entity_degrees(pair)
 

@@ -25,7 +25,6 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("data", help="summarise a dataset or write the synthetic demo")
     add_data_options(parser)
-    parser.add_argument("--out", type=Path, help="with --layout demo: write the pair here (OpenEA + images/)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(run=run)
 
@@ -41,7 +40,7 @@ def write_demo(out: Path, size: int, seed: int) -> Path:
 def open_dataset(args: argparse.Namespace) -> KGPair:
     """Load what the shared data options name; the demo goes through the real loaders."""
     if args.layout == "demo":
-        out = args.out or args.data or Path(tempfile.mkdtemp(prefix="almea-demo-"))
+        out = args.data or Path(tempfile.mkdtemp(prefix="almea-demo-"))              # never a command's results --out
         return load_dataset(write_demo(out, args.demo_size, args.demo_seed), "images")
     if args.data is None:
         raise SystemExit("error: --data is required for this layout")

@@ -41,11 +41,17 @@ def peak_memory_mb() -> float:
 
 
 def build_model(
-    pair: KGPair, feature_config: FeatureConfig, model_config: ModelConfig, device: str = "auto"
+    pair: KGPair, feature_config: FeatureConfig, model_config: ModelConfig, device: str = "auto", *, seed: int
 ) -> tuple[ALMEA, AlignmentInputs]:
-    """Features (cached) -> inputs on the device -> a fresh model."""
+    """Features (cached) -> inputs on the device -> a fresh model whose weights ``seed`` fixes.
+
+    Seeded after the features: building them uncached draws random numbers (the image
+    encoder's own initial weights), which shifted the model's weights and every later number
+    of the first run on a dataset.
+    """
     features = build_features(pair, feature_config)
     inputs = AlignmentInputs.build(pair, features, model_config.modalities, pick_device(device))
+    seed_everything(seed)
     return ALMEA(model_config, inputs).to(inputs.graph.src.device), inputs
 
 
@@ -64,9 +70,8 @@ def train_and_evaluate(
     ``test_ratio`` defaults to ``1 - seed_ratio`` (the usual 20%-train/80%-test protocol).
     ``checkpoint``: warm start from it when it exists, and save to it at the end.
     """
-    seed_everything(train_config.seed)
     started = time.perf_counter()
-    model, inputs = build_model(pair, feature_config, model_config, train_config.device)
+    model, inputs = build_model(pair, feature_config, model_config, train_config.device, seed=train_config.seed)
     feature_seconds = time.perf_counter() - started
     split = split_links(pair.links, 1.0 - seed_ratio if test_ratio is None else test_ratio, train_config.seed)
     train = split.base(seed_ratio)

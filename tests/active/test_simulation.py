@@ -33,7 +33,7 @@ def small_config(strategy: str = "ds3", **changes) -> SimulationConfig:
 
 
 def test_schedule_grows_the_labels_and_never_proposes_test_entities(demo_pair, tmp_path) -> None:
-    rows = Simulation(demo_pair, small_config(), tmp_path / "run", progress=False).run()
+    rows = Simulation(demo_pair, replace(small_config(), warm_epochs=16), tmp_path / "run", progress=False).run()
     assert [r["round"] for r in rows] == [0, 1, 2, 3]
     n_links, batch = len(demo_pair.links), int(round(0.05 * len(demo_pair.links)))
     assert rows[0]["labelled"] == int(round(0.2 * n_links)) and rows[0]["proposed"] == 0
@@ -51,7 +51,8 @@ def test_schedule_grows_the_labels_and_never_proposes_test_entities(demo_pair, t
     proposed_gold = np.mean([tuple(p) in gold for p in answered])
     assert np.mean([r["precision"] for r in rows[1:]]) == pytest.approx(proposed_gold)
     assert proposed_gold > 0.5                       # mutual neighbours of a trained model are mostly right
-    assert rows[-1]["epochs"] == 8 + 3 * 3
+    assert rows[-1]["epochs"] == 16 + 3 * 3
+    assert rows[-1]["l2r_hits@1"] > rows[0]["l2r_hits@1"]         # the accepted pairs help
     assert state["done"] and len(state["rejected"]) == 3 * batch - sum(r["accepted"] for r in rows)
 
 
@@ -123,9 +124,31 @@ def test_simulate_command_writes_tables_and_figures(tmp_path, capsys) -> None:
     assert "±" not in out                                    # one seed: no std to show
     for name in ("rounds.csv", "curves.csv", "summary.csv", "results.json", "learning_curves.html"):
         assert (tmp_path / "out" / name).stat().st_size > 0
+    assert (tmp_path / "demo" / "ent_links").is_file() and not (tmp_path / "out" / "ent_links").exists()
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     base = next(r for r in results if r["config"]["budget"] == "30%")
-    assert base["config"]["warm_epochs"] == 2 + 1 * 1 and len(base["rounds"]) == 1
+    assert (base["config"]["warm_epochs"], base["config"]["refine_epochs"]) == (2, 1) and len(base["rounds"]) == 1
+    assert base["rounds"][0]["epochs"] == 2 + 1 * 1                   # the same schedule as the active run
+
+
+@pytest.mark.parametrize(("budget", "refine", "schedule"), [
+    ("20%+5%x3", 0, [(8, 1e-3), (3, 3e-4), (3, 3e-4), (3, 3e-4)]),
+    ("35%", 9, [(8, 1e-3), (9, 3e-4)]),
+])
+def test_rounds_train_at_the_round_learning_rate(demo_pair, tmp_path, monkeypatch, budget, refine, schedule) -> None:
+    from almea.training.trainer import Trainer
+
+    fitted = []
+    original = Trainer.fit
+
+    def recording(self, train_pairs, epochs=None, **options):
+        fitted.append((epochs, options["lr"]))
+        return original(self, train_pairs, epochs, **options)
+
+    monkeypatch.setattr(Trainer, "fit", recording)
+    config = replace(small_config("random", refine_epochs=refine), budget=budget)
+    rows = Simulation(demo_pair, config, tmp_path / "run", progress=False).run()
+    assert fitted == schedule and rows[-1]["epochs"] == sum(epochs for epochs, _ in schedule)
 
 
 def test_evidence_explains_a_pair(demo_pair) -> None:
@@ -159,9 +182,9 @@ def test_strategies_of_one_seed_share_the_warm_start(demo_pair, tmp_path, monkey
     trained = []
     original = Simulation._train_round
 
-    def counting(self, learner, state, index, proposal, epochs):
+    def counting(self, learner, state, index, proposal):
         trained.append((self.config.strategy, index))
-        return original(self, learner, state, index, proposal, epochs)
+        return original(self, learner, state, index, proposal)
 
     monkeypatch.setattr(Simulation, "_train_round", counting)
     first = Simulation(demo_pair, replace(small_config("random"), round_epochs=1), tmp_path / "a", progress=False).run()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from almea.data.errors import DataFormatError
 from annotate.project_data import project_data
@@ -74,6 +75,8 @@ def test_a_finished_batch_queues_retraining_and_the_next_round(project: Annotati
     old = {(p.source_id, p.target_id) for p in project.store.proposals(1)}
     assert not old & {(p.source_id, p.target_id) for p in project.store.proposals(2)}
     assert project.store.latest_checkpoint().metrics["epochs"] == TINY.warm_epochs + TINY.round_epochs
+    rates = [torch.load(c.path, weights_only=True)["optimizer"]["param_groups"][0]["lr"] for c in project.store.checkpoints()]
+    assert rates == [TINY.learner.train.lr, TINY.learner.train.round_lr]      # the base, then a round
 
 
 def test_closing_early_keeps_answers_and_a_failed_job_can_be_retried(project: AnnotationProject, monkeypatch) -> None:

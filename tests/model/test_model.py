@@ -111,6 +111,30 @@ def test_checkpoint_round_trip_and_warm_start(inputs, demo_pair, tmp_path: Path)
     assert fresh.epoch == 3
 
 
+def test_each_fit_sets_its_learning_rate(inputs, demo_pair, tmp_path: Path) -> None:
+    trainer = Trainer(ALMEA(SMALL, inputs), inputs, TrainConfig(epochs=1, batch_size=64, lr=1e-3), progress=False)
+    trainer.fit(demo_pair.links[:100], lr=3e-4)
+    assert [g["lr"] for g in trainer.optimizer.param_groups] == [3e-4]
+    trainer.save(tmp_path / "model.pt")
+    trainer.load(tmp_path / "model.pt")
+    trainer.fit(demo_pair.links[:100])                            # not inherited from the last fit or the checkpoint
+    assert [g["lr"] for g in trainer.optimizer.param_groups] == [1e-3]
+
+
+def test_random_draws_while_building_features_leave_the_weights_alone(demo_pair, monkeypatch) -> None:
+    """An uncached image encoder draws its own initial weights; the model's must not move."""
+    from almea.training import pipeline
+
+    def weights() -> list[torch.Tensor]:
+        model, _ = pipeline.build_model(demo_pair, FeatureConfig(value_dim=256), SMALL, "cpu", seed=4)
+        return list(model.state_dict().values())
+
+    plain = weights()
+    original = pipeline.build_features
+    monkeypatch.setattr(pipeline, "build_features", lambda *args: (torch.rand(1000), original(*args))[1])
+    assert all(torch.equal(a, b) for a, b in zip(plain, weights(), strict=True))
+
+
 def test_checkpoint_refuses_pickled_objects(inputs, tmp_path: Path) -> None:
     torch.save({"model": object()}, tmp_path / "evil.pt")
     trainer = Trainer(ALMEA(SMALL, inputs), inputs, TrainConfig(), progress=False)
