@@ -34,8 +34,8 @@ def replay(learner: ActiveLearner, state: dict, test: np.ndarray, lr: float) -> 
         seed_everything(config["seed"] * 1000 + index)                  # as the run's round did
         negatives = np.unique(rejected[: rejections[index], 1])
         for epoch in range(1, config["round_epochs"] + 1):
-            learner.trainer.fit(labelled[: rows[index]["labelled"]], 1, hard_negatives=negatives if len(negatives) else None,
-                                lr=lr)
+            learner.trainer.fit(labelled[: rows[index]["labelled"]], 1, lr=lr,
+                                hard_negatives=negatives if len(negatives) else None)
             metrics = learner.evaluate(test)["l2r"]
             curve.append({"lr": lr, "round": index, "epoch": epoch, "hits@1": metrics["hits@1"], "mrr": metrics["mrr"],
                           "recorded hits@1": rows[index]["l2r_hits@1"] if epoch == config["round_epochs"] else None})

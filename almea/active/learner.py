@@ -79,7 +79,8 @@ class ActiveLearner:
     def __init__(self, pair: KGPair, config: LearnerConfig = LearnerConfig(), progress: bool = True) -> None:
         self.pair = pair
         self.config = config
-        self.model, self.inputs = build_model(pair, config.features, config.model, config.train.device, seed=config.train.seed)
+        self.model, self.inputs = build_model(pair, config.features, config.model, config.train.device,
+                                              seed=config.train.seed)
         self.trainer = Trainer(self.model, self.inputs, config.train, progress=progress)
         self.degree = entity_degrees(pair)
 

@@ -52,7 +52,8 @@ def configs(args: argparse.Namespace) -> tuple[FeatureConfig, ModelConfig, Train
             impute=not args.no_impute,
             same_kg_negatives=args.same_kg_negatives,
         ),
-        TrainConfig(epochs=args.epochs, lr=args.lr, round_lr=args.round_lr, eval_every=args.eval_every, seed=args.seed, device=args.device),
+        TrainConfig(epochs=args.epochs, lr=args.lr, round_lr=args.round_lr, eval_every=args.eval_every, seed=args.seed,
+                    device=args.device),
     )
 
 

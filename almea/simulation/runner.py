@@ -2,9 +2,10 @@
 
 A run trains ``warm_epochs`` on the base labels, then each round selects a batch, asks the
 oracle, adds the accepted pairs to the labels (rejected ones become hard negatives) and
-trains ``round_epochs`` more from the current weights, at the lower round learning rate. After every round the state (labels,
-answers, metrics) and the model checkpoint are written atomically, so a killed run continues
-from its last finished round and ends with the same numbers as an uninterrupted one.
+trains ``round_epochs`` more from the current weights, at the lower round learning rate.
+After every round the state (labels, answers, metrics) and the model checkpoint are written
+atomically, so a killed run continues from its last finished round and ends with the same
+numbers as an uninterrupted one.
 """
 from __future__ import annotations
 
@@ -158,8 +159,9 @@ class Simulation:
     def warm_key(self) -> str:
         """What round 0 depends on: not the strategy, so runs that differ only in it share it."""
         learner = {k: v for k, v in self.config.learner.to_dict().items() if k != "selection"}
-        inputs = [self.budget.base, self.config.seed, self.config.test_ratio, self.config.warm_epochs, self.config.refine_epochs, learner, self.pair.name,
-                  len(self.pair.links)]
+        config = self.config
+        inputs = [self.budget.base, config.seed, config.test_ratio, config.warm_epochs, config.refine_epochs, learner,
+                  self.pair.name, len(self.pair.links)]
         return hashlib.blake2b(json.dumps(inputs, sort_keys=True).encode(), digest_size=8).hexdigest()
 
     def _warm_start(self, learner: ActiveLearner, state: _State, checkpoint: Path) -> None:

@@ -75,7 +75,8 @@ def test_a_finished_batch_queues_retraining_and_the_next_round(project: Annotati
     old = {(p.source_id, p.target_id) for p in project.store.proposals(1)}
     assert not old & {(p.source_id, p.target_id) for p in project.store.proposals(2)}
     assert project.store.latest_checkpoint().metrics["epochs"] == TINY.warm_epochs + TINY.round_epochs
-    rates = [torch.load(c.path, weights_only=True)["optimizer"]["param_groups"][0]["lr"] for c in project.store.checkpoints()]
+    rates = [torch.load(c.path, weights_only=True)["optimizer"]["param_groups"][0]["lr"]
+             for c in project.store.checkpoints()]
     assert rates == [TINY.learner.train.lr, TINY.learner.train.round_lr]      # the base, then a round
 
 
