@@ -61,7 +61,7 @@ class TrainConfig:
     """Adam learning rate of the warm-started rounds of active learning. At 1e-3 the rounds
     overfit once the model has had ~70 full-batch epochs: on FB15K237-DB15K (random, seed 1)
     Hits@1 fell from 0.582 to 0.536 over rounds 3-5 while the loss kept falling; at 3e-4 it
-    rose in every epoch, to 0.595 (``bench/round_lr.py``)."""
+    rose in every round, to 0.595 (``bench/round_lr.py``)."""
     batch_size: int = 3500
     """Labelled pairs per step."""
     eval_every: int = 25
