@@ -18,6 +18,8 @@ from pathlib import Path
 import pandas as pd
 from scipy import stats
 
+from almea.simulation import mean_std
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -51,12 +53,12 @@ def main() -> None:
         compared = "- | -" if budget == args.base else f"{gain:+.4f} | {test.pvalue:.3f}"
         print(
             f"| {budget} {strategy} | {len(runs)} | {runs['labelled'].mean():.0f} | {runs['answered'].mean():.0f} | "
-            f"{_mean_std(runs['l2r_hits@1'])} | {_mean_std(runs['l2r_mrr'])} | {compared} | {timing} |"
+            f"{_over_seeds(runs['l2r_hits@1'])} | {_over_seeds(runs['l2r_mrr'])} | {compared} | {timing} |"
         )
 
 
-def _mean_std(values: pd.Series) -> str:
-    return f"{values.mean():.4f} ± {values.std(ddof=1):.4f}"
+def _over_seeds(values: pd.Series) -> str:
+    return mean_std(values.mean(), values.std(ddof=1), len(values))
 
 
 if __name__ == "__main__":

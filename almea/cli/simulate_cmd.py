@@ -12,7 +12,7 @@ from almea.cli.data_cmd import add_data_options, open_dataset
 from almea.cli.train_cmd import add_model_options, configs
 from almea.model.config import TrainConfig
 from almea.selection import STRATEGIES
-from almea.simulation import Simulation, SimulationConfig, rounds_frame, summary_frame, write_report
+from almea.simulation import Simulation, SimulationConfig, mean_std, rounds_frame, summary_frame, write_report
 from almea.simulation.runner import RunInUse
 
 
@@ -68,19 +68,14 @@ def format_summary(summary: pd.DataFrame) -> str:
     """A markdown table: final labels and test metrics as mean ± std over seeds."""
     lines = ["| budget | strategy | seeds | labelled | Hits@1 | Hits@10 | MRR | batch precision |", "|---|---|---|---|---|---|---|---|"]
     for values in summary.to_dict("records"):
-        cells = [_mean_std(values, m) for m in ("l2r_hits@1", "l2r_hits@10", "l2r_mrr")]
+        cells = [mean_std(values[m], values[m + "_std"], values["seeds"])
+                 for m in ("l2r_hits@1", "l2r_hits@10", "l2r_mrr")]
         precision = values["mean_batch_precision"]
         lines.append(
             f"| {values['budget']} | {values['strategy']} | {values['seeds']} | {values['labelled']:.0f} | {' | '.join(cells)} | "
             f"{'-' if pd.isna(precision) else f'{precision:.3f}'} |"
         )
     return "\n".join(lines)
-
-
-def _mean_std(values: dict, metric: str) -> str:
-    """"mean ± std", or the mean alone for one seed (whose std is undefined, stored as 0)."""
-    spread = f" ± {values[metric + '_std']:.4f}" if values["seeds"] > 1 else ""
-    return f"{values[metric]:.4f}{spread}"
 
 
 def run(args: argparse.Namespace) -> int:

@@ -25,6 +25,11 @@ def rounds_frame(runs: list[tuple[dict, list[dict]]]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def mean_std(mean: float, std: float, seeds: int) -> str:
+    """"mean ± std" over seeds, or the mean alone for one seed (its std is undefined)."""
+    return f"{mean:.4f} ± {std:.4f}" if seeds > 1 else f"{mean:.4f}"
+
+
 def curve_frame(rounds: pd.DataFrame) -> pd.DataFrame:
     """Mean and std over seeds per (budget, strategy, round) of labels and metrics."""
     columns = ["labelled", "labelled_share", "precision", "select_seconds", "train_seconds", *METRICS]
