@@ -4,17 +4,15 @@ An experiment is one ``python -m almea simulate`` process running in its own ses
 outlives the page and the app server. Its folder under ``$ALMEA_HOME/experiments`` is the
 command's ``--out``: one sub-folder per (budget, strategy, seed) run whose ``state.json`` is
 rewritten after every round, then the report files once every run is done. Beside them,
-``experiment.json`` records what was launched and ``simulate.log`` what the process printed.
-Everything the page shows is read from these files, so it never waits on the process and
-nothing is lost on a restart.
+``experiment.json`` records what was launched, ``simulate.log`` what the process printed,
+and ``experiment.lock`` is held by the process for as long as it runs (``annotate.processes``:
+liveness by lock, never by a PID the system may have reused). Everything the page shows is
+read from these files, so it never waits on the process and nothing is lost on a restart.
 """
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from almea.active import SelectionConfig, parse_budget
+from almea.atomic_write import write_atomically
 from almea.cli.main import build_parser
 from almea.cli.simulate_cmd import simulation_configs
 from almea.data import LAYOUTS
@@ -29,13 +28,14 @@ from almea.selection import STRATEGIES
 from almea.simulation import SimulationConfig, curve_frame, rounds_frame, summary_frame
 from almea.simulation.runner import STATE_FILE
 from annotate.datasets import home_dir
+from annotate.processes import launch_detached, lock_held, try_lock
 
 EXPERIMENTS = "experiments"
 MANIFEST = "experiment.json"
 LOG = "simulate.log"
+LOCK = "experiment.lock"
 RESULTS = "results.json"
 """Written by the simulate command's report once every run is done."""
-ROOT = Path(__file__).resolve().parents[1]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -115,7 +115,8 @@ def experiments_dir(home: Path | None = None) -> Path:
 
 
 def simulate_command(spec: ExperimentSpec, out: Path) -> list[str]:
-    return [sys.executable, "-m", "almea", *spec.arguments(out)]
+    """The Python arguments that run the simulation into ``out`` (``python`` itself excluded)."""
+    return ["-m", "almea", *spec.arguments(out)]
 
 
 def planned_runs(spec: ExperimentSpec, out: Path) -> list[dict]:
@@ -136,33 +137,11 @@ def launch_experiment(name: str, spec: ExperimentSpec, home: Path | None = None)
         raise ValueError(f"dataset folder {spec.folder} does not exist")
     runs = planned_runs(spec, folder)
     folder.mkdir(parents=True)
-    with open(folder / LOG, "ab") as log:
-        process = subprocess.Popen(
-            simulate_command(spec, folder), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, cwd=ROOT, env=os.environ.copy(),
-        )
+    with try_lock(folder / LOCK) as lock:                  # a fresh folder: nobody else has it
+        process = launch_detached(simulate_command(spec, folder), folder / LOG, hold=lock)
     manifest = {"spec": asdict(spec), "runs": runs, "pid": process.pid, "started_at": time.time()}
-    tmp = folder / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    os.replace(tmp, folder / MANIFEST)
+    write_atomically(folder / MANIFEST, json.dumps(manifest, indent=1))
     return open_experiment(name, home)
-
-
-def _alive(pid: int) -> bool:
-    """Whether the process runs; a finished child of this process is reaped first (a zombie
-    would look alive)."""
-    try:
-        if os.waitpid(pid, os.WNOHANG)[0] != 0:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _rounds_done(path: Path) -> int:
@@ -181,7 +160,7 @@ def open_experiment(name: str, home: Path | None = None) -> Experiment:
     if (folder / RESULTS).is_file():
         status = "finished"
     else:
-        status = "running" if _alive(manifest["pid"]) else "stopped"
+        status = "running" if lock_held(folder / LOCK) else "stopped"
     spec = ExperimentSpec(**manifest["spec"])
     return Experiment(name, folder, spec, manifest["started_at"], status, runs)
 

@@ -2,29 +2,22 @@
 good each round's selection was. Plain data frames for the insights page (drawn by
 ``annotate.figures``) and for CSV downloads.
 
-Selection maps are written by the worker, one ``maps/map-v{version}.npz`` per model version
-(numpy arrays only, read with ``allow_pickle=False``): the file name ties a map to the rounds
-that version proposed, so nothing else needs to record it, and an old project without maps
-simply shows none.
+Selection maps are drawn by the worker (``annotate.selection_map``); this module only reads
+them.
 """
 from __future__ import annotations
 
-import os
 from collections import defaultdict
-from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
-from sklearn.decomposition import PCA
 
+from annotate.selection_map import SelectionMap, SelectionMapError, map_path  # noqa: F401 - the page catches the error
 from storage import ANSWERS, combine_answers
 
 if TYPE_CHECKING:
     from annotate.service import AnnotationProject
 
-MAPS_DIR = "maps"
 IDLE_SECONDS = 600.0
 """A pause longer than this between two of an annotator's actions is a break, not work."""
 UNANSWERED = "unanswered"
@@ -57,78 +50,6 @@ def learning_curve_frame(project: AnnotationProject) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model_version", "labelled", *columns])
 
 
-@dataclass(frozen=True, eq=False)
-class SelectionMap:
-    """A model version's candidate pool in 2-D, with what DS3 chose with and without D."""
-
-    pairs: np.ndarray
-    """(K, 2) int64 pool pairs (global ids), most confident first."""
-    xy: np.ndarray
-    """(K, 2) float32 coordinates of the pool pairs."""
-    confidence: np.ndarray
-    """(K,) float32 CSLS score."""
-    chosen: np.ndarray
-    """(K,) bool: proposed in the round (the strategy as configured)."""
-    chosen_without_diversity: np.ndarray
-    """(K,) bool: what DS3 picks from the same pool with D = 1 (the same as ``chosen`` when the
-    strategy is not DS3 with a diversity penalty)."""
-    labelled: np.ndarray
-    """(L, 2) int64 pairs the model trained on (seed and accepted)."""
-    labelled_xy: np.ndarray
-    """(L, 2) float32 their coordinates."""
-
-    def save(self, path: Path) -> None:
-        """Written to a temporary file and renamed, so a page never reads half a map."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.stem + ".tmp.npz")
-        np.savez_compressed(tmp, **{f.name: getattr(self, f.name) for f in fields(self)})
-        os.replace(tmp, path)
-
-    @classmethod
-    def load(cls, path: Path) -> SelectionMap:
-        with np.load(path, allow_pickle=False) as arrays:
-            return cls(**{f.name: arrays[f.name] for f in fields(cls)})
-
-
-def map_path(project_dir: Path, model_version: int) -> Path:
-    return Path(project_dir) / MAPS_DIR / f"map-v{model_version}.npz"
-
-
-def _rows(pairs: np.ndarray, chosen: np.ndarray) -> np.ndarray:
-    """(K,) bool: which rows of ``pairs`` (K, 2) appear in ``chosen`` (n, 2)."""
-    wanted = {tuple(p) for p in np.asarray(chosen).reshape(-1, 2).tolist()}
-    return np.array([tuple(p) in wanted for p in pairs.tolist()], dtype=bool)
-
-
-def _unit(rows: np.ndarray) -> np.ndarray:
-    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
-
-
-def selection_map(
-    embeddings: np.ndarray, pool: np.ndarray, confidence: np.ndarray, labelled: np.ndarray,
-    chosen: np.ndarray, chosen_without_diversity: np.ndarray,
-) -> SelectionMap:
-    """Project pool and labelled pairs to 2-D by PCA of [h_S, h_T] (unit-normalised source and
-    target embeddings side by side): squared distances there are twice DS3's dissimilarity
-    (eq. 5), so the map shows the geometry the selection saw.
-
-    ``embeddings`` (N, D) joint embeddings; ``pool`` (K, 2), ``labelled`` (L, 2),
-    ``chosen`` and ``chosen_without_diversity`` (n, 2) global id pairs.
-    """
-    pool = np.asarray(pool, np.int64).reshape(-1, 2)
-    labelled = np.asarray(labelled, np.int64).reshape(-1, 2)
-    both = np.concatenate([pool, labelled])
-    points = np.hstack([_unit(embeddings[both[:, 0]]), _unit(embeddings[both[:, 1]])])
-    xy = np.zeros((len(both), 2), np.float32)
-    if len(both) >= 2:
-        xy[:] = PCA(n_components=2, random_state=0).fit_transform(points)
-    return SelectionMap(
-        pairs=pool, xy=xy[: len(pool)], confidence=np.asarray(confidence, np.float32),
-        chosen=_rows(pool, chosen), chosen_without_diversity=_rows(pool, chosen_without_diversity),
-        labelled=labelled, labelled_xy=xy[len(pool):],
-    )
-
-
 def _proposal_answers(project: AnnotationProject, round_id: int) -> dict[int, str]:
     """Proposal id -> its combined verdict in the round, or "unanswered" (skips do not count)."""
     given: dict[int, list[str]] = defaultdict(list)
@@ -145,13 +66,14 @@ def selection_map_frame(project: AnnotationProject, round_id: int) -> pd.DataFra
 
     ``layer`` is "pool" or "labelled"; pool rows say whether the round proposed them
     (``proposal_id``, ``answer``) and whether DS3 without D would have. Labels are the
-    datasets' text, unescaped.
+    datasets' text, unescaped. Raises ``SelectionMapError`` when the file is not a map of
+    this dataset.
     """
     version = project.store.get_round(round_id).model_version
     path = None if version is None else map_path(project.folder, version)
     if path is None or not path.is_file():
         return None
-    shown = SelectionMap.load(path)
+    shown = SelectionMap.load(path, n_entities=project.data.pair.n_entities)
     answers = _proposal_answers(project, round_id)
     proposals = {(p.source_id, p.target_id): p.id for p in project.store.proposals(round_id)}
     label = project.entity_label

@@ -5,21 +5,26 @@ from pathlib import Path
 
 import numpy as np
 
-from almea.data.errors import DataFormatError
+from almea.data.errors import DataFormatError, excerpt
 from almea.data.links import check_one_to_one
 from almea.data.tsv import read_rows
 from annotate.project_data import ProjectData
 
+SEED_FORMAT = "KG1 entity<TAB>KG2 entity"
+
 
 def read_seed_tsv(path: Path, data: ProjectData) -> list[tuple[str, str]]:
     """(source URI, target URI) rows of ``path``; unknown entities and non-1-to-1 links are
-    errors naming the line, so a bad file stores nothing."""
+    errors naming the line, so a bad file stores nothing. A file without a single link is
+    refused too: the project could not train its first model."""
     rows = []
-    for line, (source, target) in read_rows(Path(path), 2, "KG1 entity<TAB>KG2 entity"):
+    for line, (source, target) in read_rows(Path(path), 2, SEED_FORMAT, allow_empty=True):
         for uri, ids, side in ((source, data.ids, "KG1"), (target, data.ids2, "KG2")):
             if uri not in ids:
-                raise DataFormatError(Path(path), f"{side} entity {uri!r} is not in the project's dataset", line=line)
+                raise DataFormatError(Path(path), f"{side} entity {excerpt(uri)} is not in the project's dataset", line=line)
         rows.append((line, data.source_id(source), data.target_id(target)))
+    if not rows:
+        raise DataFormatError(Path(path), f"no seed links: the file is empty or blank (expected lines of {SEED_FORMAT})")
     links = check_one_to_one(Path(path), rows, data.pair.entities, data.pair.n1)
     return [(data.pair.entities[a], data.pair.entities[b]) for a, b in links]
 

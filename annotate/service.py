@@ -6,10 +6,7 @@ oracle and exports. Every decision is committed by the store before the call ret
 """
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -17,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from almea.active import GoldOracle, LearnerConfig, SelectionConfig
+from almea.atomic_write import write_atomically
 from almea.data import LAYOUTS, DataFormatError  # noqa: F401 - re-exported: pages import annotate only
 from almea.selection import STRATEGIES
 from annotate.datasets import home_dir
@@ -24,8 +22,8 @@ from annotate.pair_view import PairView, pair_view
 from annotate.project_data import ProjectData, project_data
 from annotate.seeds import gold_seeds, read_seed_tsv
 from annotate.settings import ProjectSettings
-from annotate.worker import TRAIN, worker_running
-from storage import Job, Proposal, ProjectStore, Round, RoundCounts, Verdict
+from annotate.jobs import TRAIN, detect_dead_worker, start_worker, worker_running
+from storage import Job, Proposal, ProjectStore, Round, RoundClosedError, RoundCounts, Verdict  # noqa: F401 - re-exported
 
 PROJECTS = "projects"
 ORACLE = "oracle"
@@ -104,11 +102,17 @@ class AnnotationProject:
         self.store.close()
 
     def next_pair(self, annotator: str) -> PairCard | None:
-        """Lease the annotator's next pair of the open round (None: nothing to label now)."""
+        """Lease the annotator's next pair of the open round (None: nothing to label now).
+
+        When nothing is left for anyone (every unanswered pair skipped, none leased), the
+        round closes itself and retraining starts: see ``close_round_if_stalled``.
+        """
         current = self.store.current_round()
         if current is None:
             return None
         proposal = self.store.next_pair(current.id, annotator)
+        if proposal is None and self.store.close_round_if_stalled(current.id, annotator):
+            self.queue_training(current.id)
         return None if proposal is None else self.card(proposal)
 
     def proposal_card(self, proposal_id: int) -> PairCard:
@@ -183,18 +187,11 @@ class AnnotationProject:
 
     def ensure_worker(self) -> bool:
         """Start the project's worker process when a job waits and none runs; True if started."""
-        if not self.store.jobs(status="queued") or worker_running(self.folder):
-            return False
-        log = open(self.folder / "worker.log", "ab")
-        subprocess.Popen(
-            [sys.executable, "-m", "annotate.worker", str(self.folder)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, cwd=Path(__file__).resolve().parents[1], env=os.environ.copy(),
-        )
-        log.close()
-        return True
+        return bool(self.store.jobs(status="queued")) and start_worker(self.folder)
 
     def progress(self) -> Progress:
+        """Where the project stands; a job whose worker died is marked failed here first."""
+        detect_dead_worker(self.store)
         current = self.store.current_round()
         rounds = self.store.rounds()
         return Progress(
@@ -224,13 +221,16 @@ class AnnotationProject:
         return answered
 
     def export_links(self, path: Path) -> int:
-        return self.store.export_links_tsv(path)
+        """Accepted links (seeds included) as an ``ent_links`` TSV; returns the row count."""
+        export = self.store.links_tsv()
+        write_atomically(path, export.text)
+        return export.rows
 
     def export_decisions(self, path: Path) -> int:
-        """The decision log as CSV or JSONL, by the file's suffix."""
-        if Path(path).suffix == ".jsonl":
-            return self.store.export_decisions_jsonl(path)
-        return self.store.export_decisions_csv(path)
+        """The decision log as CSV or JSONL, by the file's suffix; returns the row count."""
+        export = self.store.decisions_jsonl() if Path(path).suffix == ".jsonl" else self.store.decisions_csv()
+        write_atomically(path, export.text)
+        return export.rows
 
 
 def create_project(

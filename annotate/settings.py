@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from almea.active import LearnerConfig
+from almea.model.config import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -13,18 +14,21 @@ class ProjectSettings:
     learner: LearnerConfig = field(default_factory=LearnerConfig)
     batch_size: int = 50
     """Pairs proposed per round."""
-    warm_epochs: int = 60
-    """Epochs of the first model, on the seed labels alone (T_warm)."""
+    warm_epochs: int = TrainConfig.epochs
+    """Epochs of the first model, on the seed labels alone (T_warm): the backend's base training."""
     round_epochs: int = 20
     """Epochs added after each round, from the current weights (T_inter)."""
+    checkpoint_every: int = 10
+    """Epochs between the worker's epoch checkpoints (0: none), so a job whose worker dies
+    resumes from the last one when retried instead of from its first epoch."""
     eval_ratio: float = 0.3
     """Share of the dataset's gold links held out to score each model (0: no scoring).
     Their entities are never proposed, so the learning curve stays honest."""
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1 or self.warm_epochs < 1 or self.round_epochs < 0:
-            raise ValueError("batch_size and warm_epochs must be >= 1 and round_epochs >= 0")
+        if self.batch_size < 1 or self.warm_epochs < 1 or self.round_epochs < 0 or self.checkpoint_every < 0:
+            raise ValueError("batch_size and warm_epochs must be >= 1, round_epochs and checkpoint_every >= 0")
         if not 0.0 <= self.eval_ratio < 1.0:
             raise ValueError(f"eval_ratio must lie in [0, 1), got {self.eval_ratio}")
 

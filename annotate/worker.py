@@ -3,8 +3,10 @@ and draw its selection map.
 
 Runs as its own process (``python -m annotate.worker PROJECT_DIR``) so the page never waits
 for training and a crash cannot take labels with it: every label is already in SQLite, and
-a failed job is marked failed with its traceback, ready to retry. A file lock keeps one
-worker per project; the worker exits when no job is left.
+a failed job is marked failed with its traceback, ready to retry. The worker lock
+(``annotate.jobs``) keeps one worker per project; the worker exits when no job is left.
+Training saves an epoch checkpoint every ``checkpoint_every`` epochs, so a retried job
+resumes where the killed one stopped instead of at its first epoch.
 """
 from __future__ import annotations
 
@@ -13,59 +15,69 @@ import fcntl
 import os
 import sys
 import traceback
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
 
 from almea.active import ActiveLearner
+from almea.data.kg_pair import KGPair
 from almea.selection import CandidatePool, Selection
-from annotate.insights import map_path, selection_map
+from almea.training.trainer import EpochCheckpoint
+from annotate.jobs import TRAIN, fail_abandoned_jobs, worker_lock
 from annotate.project_data import project_data
+from annotate.selection_map import map_path, selection_map
 from annotate.settings import ProjectSettings
-from storage import ConflictError, Job, ProjectStore
-
-LOCK_FILE = "worker.lock"
-TRAIN = "train"
-STALE_SECONDS = 120.0
-"""A running job silent this long belongs to a dead worker (heartbeats come every epoch)."""
+from storage import Checkpoint, ConflictError, Job, ProjectStore
 
 
 class JobLost(Exception):
-    """The job was taken away (marked stale) while this worker ran it."""
+    """The job was taken away (marked failed) while this worker ran it."""
 
 
-@contextmanager
-def worker_lock(project_dir: Path) -> Iterator[bool]:
-    """Yields whether this process is the project's only worker (non-blocking flock)."""
-    with open(project_dir / LOCK_FILE, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def worker_running(project_dir: Path) -> bool:
-    """Whether some process holds the project's worker lock right now."""
-    with worker_lock(project_dir) as mine:
-        return not mine
-
-
-def _progress(store: ProjectStore, job: Job, low: float, high: float, what: str):
-    def report(done: int, total: int) -> None:
+def _progress(store: ProjectStore, job: Job, low: float, high: float, what: str, done_before: int, total: int):
+    """``on_epoch`` of a fit that continues a job after ``done_before`` of its ``total`` epochs."""
+    def report(done: int, _: int) -> None:
+        done += done_before
         try:
             store.update_job(job.id, progress=low + (high - low) * done / total, message=f"{what}: epoch {done}/{total}")
         except ConflictError as err:
             raise JobLost(str(err)) from err
 
     return report
+
+
+def epoch_checkpoint_path(store: ProjectStore, job: Job, base: Checkpoint | None) -> Path:
+    """The job's own mid-training checkpoint, named after the model it started from."""
+    return store.checkpoints_dir / f"job-{job.id}-from-v{0 if base is None else base.model_version}.pt"
+
+
+def _base_learner(pair: KGPair, settings: ProjectSettings, base: Checkpoint | None) -> ActiveLearner:
+    """A learner at the model the job starts from (fresh weights before the first model)."""
+    learner = ActiveLearner(pair, settings.learner, progress=False)
+    if base is not None:
+        learner.load(base.path)
+    return learner
+
+
+def _resume(learner: ActiveLearner, path: Path, epochs: int) -> int | None:
+    """Epochs of this job that an earlier attempt trained and saved in ``path``, now loaded
+    into ``learner`` (0 without such a file); None when the file is unusable, which may have
+    left the learner half loaded."""
+    if not path.is_file():
+        return 0
+    start = learner.trainer.epoch
+    try:
+        learner.load(path)
+    except Exception:                                              # noqa: BLE001 - a cache: train again instead
+        traceback.print_exc()
+        return None
+    done = learner.trainer.epoch - start
+    if not 0 <= done <= epochs:
+        print(f"{path.name}: epoch {learner.trainer.epoch} is not a point of this job; training it from its start",
+              file=sys.stderr)
+        return None
+    return done
 
 
 def _draw_selection_map(
@@ -99,17 +111,22 @@ def train_and_propose(store: ProjectStore, job: Job) -> None:
     data = project_data(project.dataset)
     held_out = data.held_out(settings.eval_ratio, settings.seed, data.pair_ids(store.seed_labels()))
     store.update_job(job.id, progress=0.02, message="loading the model")
-    learner = ActiveLearner(data.pair, settings.learner, progress=False)
     latest = store.latest_checkpoint()
-    if latest is not None:
-        learner.load(latest.path)
+    learner = _base_learner(data.pair, settings, latest)
     labelled = data.pair_ids(store.accepted_pairs())
     rejected = data.pair_ids(store.rejected_pairs())
     if len(labelled) == 0:
         raise ValueError("no accepted or seed labels to train on: import seed links first")
     epochs = settings.round_epochs if latest is not None else settings.warm_epochs
-    learner.train(labelled, epochs, rejected, on_epoch=_progress(store, job, 0.05, 0.85, f"training on {len(labelled)} labels"),
-                  refine=latest is not None)
+    partial = epoch_checkpoint_path(store, job, latest)
+    done = _resume(learner, partial, epochs)
+    if done is None:
+        learner, done = _base_learner(data.pair, settings, latest), 0
+    if settings.checkpoint_every:
+        learner.trainer.epoch_checkpoint = EpochCheckpoint(partial, settings.checkpoint_every)
+    report = _progress(store, job, 0.05, 0.85, f"training on {len(labelled)} labels", done, epochs)
+    learner.train(labelled, epochs - done, rejected, on_epoch=report, refine=latest is not None)
+    learner.trainer.epoch_checkpoint = None
     metrics = {"labelled": len(labelled), "rejected": len(rejected), "epochs": learner.trainer.epoch,
                "modality_weights": learner.modality_weights()}
     if len(held_out):
@@ -119,6 +136,7 @@ def train_and_propose(store: ProjectStore, job: Job) -> None:
     path = store.checkpoints_dir / f"model-v{version}.pt"
     learner.save(path)
     checkpoint = store.register_checkpoint(path, round_id=job.params.get("round_id"), job_id=job.id, metrics=metrics)
+    partial.unlink(missing_ok=True)
     store.update_job(job.id, progress=0.9, message="selecting the next batch")
     answered = data.pair_ids(store.answered_pairs())
     rng = np.random.default_rng([settings.seed, checkpoint.model_version])
@@ -149,11 +167,11 @@ def train_and_propose(store: ProjectStore, job: Job) -> None:
 HANDLERS = {TRAIN: train_and_propose}
 
 
-def run_jobs(project_dir: Path) -> int:
-    """Claim and run queued jobs until none is left; returns how many ran."""
+def _run_queue(project_dir: Path) -> int:
+    """Claim and run queued jobs until none is left; the caller holds the worker lock."""
     ran = 0
     with ProjectStore.open(project_dir) as store:
-        store.fail_stale_jobs(STALE_SECONDS)
+        fail_abandoned_jobs(store)
         while (job := store.claim_job(kinds=tuple(HANDLERS), pid=os.getpid())) is not None:
             ran += 1
             try:
@@ -165,15 +183,27 @@ def run_jobs(project_dir: Path) -> int:
     return ran
 
 
+def run_jobs(project_dir: Path) -> int:
+    """Run the project's queued jobs here as its worker; returns how many ran (0, running
+    nothing, when another worker holds the lock)."""
+    with worker_lock(project_dir) as mine:
+        return _run_queue(Path(project_dir)) if mine else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m annotate.worker", description=__doc__)
     parser.add_argument("project_dir", type=Path)
+    parser.add_argument("--lock-fd", type=int, help="descriptor of the worker lock, taken by the launcher")
     args = parser.parse_args(argv)
+    if args.lock_fd is not None:
+        fcntl.flock(args.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)   # ours already: fails only if it is not
+        _run_queue(args.project_dir)
+        return 0
     with worker_lock(args.project_dir) as mine:
         if not mine:
             print(f"a worker already runs for {args.project_dir}", file=sys.stderr)
             return 0
-        run_jobs(args.project_dir)
+        _run_queue(args.project_dir)
     return 0
 
 

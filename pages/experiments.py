@@ -41,10 +41,10 @@ def launch_form() -> None:
                                      "a random base on the longest schedule (the rounds' epochs at the round learning rate).")
         strategies = st.multiselect("Strategies", STRATEGY_NAMES, default=["ds3", "random"])
         seeds_col, alpha_col, warm_col, round_col = st.columns(4)
-        seeds = seeds_col.number_input("Seeds", min_value=1, value=1)
-        alpha = alpha_col.number_input("DS3 alpha", min_value=0.01, value=0.35, step=0.05)
-        warm_epochs = warm_col.number_input("Warm-up epochs", min_value=1, value=60)
-        round_epochs = round_col.number_input("Epochs per round", min_value=0, value=20)
+        seeds = seeds_col.number_input("Seeds", min_value=1, value=ExperimentSpec.seeds)
+        alpha = alpha_col.number_input("DS3 alpha", min_value=0.01, value=ExperimentSpec.alpha, step=0.05)
+        warm_epochs = warm_col.number_input("Warm-up epochs", min_value=1, value=ExperimentSpec.warm_epochs)
+        round_epochs = round_col.number_input("Epochs per round", min_value=0, value=ExperimentSpec.round_epochs)
         submitted = st.form_submit_button("Launch", type="primary")
     if not submitted:
         return

@@ -63,7 +63,14 @@ def map_section(project: AnnotationProject, name: str) -> None:
         return
     round_ = st.selectbox("Round", rounds,
                           format_func=lambda r: f"round {r.id} ({r.strategy}, model v{r.model_version})")
-    points = insights.selection_map_frame(project, round_.id)
+    try:
+        points = insights.selection_map_frame(project, round_.id)
+    except insights.SelectionMapError as err:
+        st.warning(f"The selection map of model v{round_.model_version} cannot be shown: its file is damaged or "
+                   "was changed outside the app. The round, its proposals and answers are not affected; the next "
+                   "model draws a new map.")
+        st.code(f"{err.path}: {err.problem}", language=None, wrap_lines=True)
+        return
     if points is None:
         st.info(f"Model v{round_.model_version} has no selection map yet: the worker draws it just after the "
                 "round opens (models trained before maps existed have none).")

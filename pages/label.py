@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from annotate.pair_view import AttributeRow, EntitySide
-from annotate.service import AnnotationProject, PairCard, Progress, list_projects
+from annotate.service import AnnotationProject, PairCard, Progress, RoundClosedError, list_projects
 
 PROJECT, CARD, OWNER, NOTICE = "label_project", "label_card", "label_owner", "label_notice"
 OPEN_PROPOSAL = "open_proposal"
@@ -59,7 +59,12 @@ def current_card(project: AnnotationProject, annotator: str, progress: Progress)
 def answer(project: AnnotationProject, annotator: str, proposal_id: int, choice: str) -> None:
     try:
         project.decide(annotator, proposal_id, choice)
-    except ValueError as err:                      # the round closed meanwhile, or a double answer
+    except RoundClosedError:
+        st.session_state[NOTICE] = (
+            "This round closed before your answer arrived (its last pairs were answered or skipped, or "
+            "someone closed it early), so this one answer was not recorded. Nothing else was lost: every "
+            "answer you gave before is saved, and the model is retraining on them.", None)
+    except ValueError as err:                      # e.g. a different answer to a pair already answered
         st.session_state[NOTICE] = ("That answer was not recorded.", str(err))
     st.session_state[CARD] = None
 
@@ -94,7 +99,8 @@ def show_progress(progress: Progress) -> None:
 
 
 def show_worker(project: AnnotationProject, progress: Progress) -> None:
-    """The background training job: progress, or its error with a retry."""
+    """The background training job: progress, or its error with a retry (which starts the
+    worker again). A worker that died mid-job shows as a failed job: ``progress`` checks."""
     job = progress.job
     if job is None:
         st.caption("No training job yet.")
@@ -105,12 +111,8 @@ def show_worker(project: AnnotationProject, progress: Progress) -> None:
         st.button("Retry training", on_click=project.retry, args=(job.id,), key="retry")
     elif job.status in ("queued", "running"):
         st.progress(job.progress, text=f"Retraining ({job.status}): {job.message}")
-        if progress.worker_alive:
-            return
-        if job.status == "queued" and project.ensure_worker():
+        if job.status == "queued" and not progress.worker_alive and project.ensure_worker():
             st.caption("Started the worker process.")
-        elif job.status == "running":
-            st.warning("The worker process stopped during this job: see worker.log in the project folder.")
     else:
         st.caption(f"Model v{progress.model_version}: {job.message}")
 
@@ -123,6 +125,16 @@ def wait_for_round(project: AnnotationProject) -> None:
         st.rerun(scope="app")
     st.info("No round is open: the model is retraining, the next batch appears here by itself.")
     show_worker(project, progress)
+
+
+@st.fragment(run_every=5)
+def wait_for_pair(project: AnnotationProject, annotator: str) -> None:
+    """Checks again while other annotators hold the pairs left: one whose holder left comes
+    back when its lease runs out, and a round left with skipped pairs only closes itself."""
+    if project.next_pair(annotator) is not None or project.progress().round is None:
+        st.rerun(scope="app")
+    st.info("No pair left for you in this round right now: the rest are held by other annotators (a pair "
+            "comes back if its holder leaves) or were skipped by you. Close the round to retrain now.")
 
 
 def show_side(title: str, side: EntitySide) -> None:
@@ -239,8 +251,12 @@ with st.sidebar:
     st.button("Close round early", on_click=close_round, args=(project,), key="close_round",
               help="Retrain now on the answers so far and propose a new batch")
 card = current_card(project, annotator, progress)
-if card is None:
-    st.info("No pair left for you in this round: the rest are held by other annotators or were skipped. "
-            "Close the round to retrain now.")
-else:
+if card is not None:
     show_pair(project, annotator, card)
+elif project.progress().round is None:
+    st.session_state[NOTICE] = (f"Round {progress.round.id} closed: every pair left in it was skipped (or someone "
+                                "closed it early). The model retrains now on every answer given; skipped pairs "
+                                "may be proposed again.", None)
+    st.rerun()
+else:
+    wait_for_pair(project, annotator)

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from annotate.datasets import demo_dataset
+from annotate.settings import ProjectSettings
 from annotate.service import (
     LAYOUTS,
     STRATEGY_NAMES,
@@ -23,6 +24,8 @@ from annotate.service import (
 
 DEMO = "synthetic demo"
 NOTICE = "projects_notice"
+DEFAULTS = ProjectSettings()
+"""What the form offers first: the service's own defaults."""
 
 
 def export_bytes(project: AnnotationProject, file_name: str) -> bytes:
@@ -62,10 +65,11 @@ def create_form() -> None:
         folder = st.text_input("Dataset folder (when 'folder')", placeholder="../shared/data/FB15K237-DB15K")
         layout = st.selectbox("Layout", LAYOUTS)
         strategy_col, batch_col, warm_col, round_col = st.columns(4)
-        strategy = strategy_col.selectbox("Strategy", STRATEGY_NAMES)
-        batch_size = batch_col.number_input("Pairs per round", min_value=1, value=50)
-        warm_epochs = warm_col.number_input("Warm-up epochs", min_value=1, value=60)
-        round_epochs = round_col.number_input("Epochs per round", min_value=0, value=20)
+        strategy = strategy_col.selectbox("Strategy", STRATEGY_NAMES,
+                                          index=STRATEGY_NAMES.index(DEFAULTS.learner.selection.strategy))
+        batch_size = batch_col.number_input("Pairs per round", min_value=1, value=DEFAULTS.batch_size)
+        warm_epochs = warm_col.number_input("Warm-up epochs", min_value=1, value=DEFAULTS.warm_epochs)
+        round_epochs = round_col.number_input("Epochs per round", min_value=0, value=DEFAULTS.round_epochs)
         upload = st.file_uploader("Seed links (TSV: KG1 entity<TAB>KG2 entity)", type=["tsv", "txt"])
         gold_ratio = st.slider("Share of the gold links used as seeds", 0.0, 0.5, 0.0, 0.05)
         submitted = st.form_submit_button("Create project", type="primary")

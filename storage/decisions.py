@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from storage.base import StoreBase
 from storage.errors import ConflictError
-from storage.queue import DEFAULT_LEASE_SECONDS, take_lease
+from storage.queue import DEFAULT_LEASE_SECONDS, give_back_leases, take_lease
 from storage.records import ANSWERS, Decision, Proposal, RoundCounts, Verdict
 from storage.rounds import fetch_proposal, fetch_round, require_open_round
 from storage.validate import choice, integer, optional_integer, positive_real, text
@@ -101,8 +101,9 @@ class DecisionsMixin(StoreBase):
 
         Appends an undo row (the log keeps both) and returns the pair so the UI can ask it
         again, leased to the annotator unless someone else holds a live lease on it (then
-        both may answer, as with any shared pair). Calling it again undoes the decision
-        before, and so on back to the start of the round.
+        both may answer, as with any shared pair). Either way the annotator gives back the
+        pair they held before the undo, which goes back to the queue. Calling it again undoes
+        the decision before, and so on back to the start of the round.
         """
         text(annotator, "annotator")
         seconds = positive_real(lease_seconds, "lease_seconds")
@@ -126,6 +127,8 @@ class DecisionsMixin(StoreBase):
             ).fetchone()
             if holder is None or holder["annotator"] == annotator:
                 take_lease(conn, last["proposal_id"], annotator, now + seconds)
+            else:
+                give_back_leases(conn, last["round_id"], annotator)
             return fetch_proposal(conn, last["proposal_id"])
 
     def effective_decisions(self, round_id: int | None = None) -> list[Decision]:

@@ -1,17 +1,15 @@
-"""Exports of a project as plain files: accepted links and the decision log.
+"""Exports of a project as plain text: accepted links and the decision log.
 
-Files are written to a temporary file beside the target and renamed over it, so a reader
-(or a crash) never sees half a file.
+The store only produces the text; the caller writes the file (``annotate`` does, with the
+atomic-write helper shared with ``almea``), so that persistence stays free of file policy.
 """
 from __future__ import annotations
 
 import csv
+import io
 import json
-import os
-import tempfile
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Callable, TextIO
 
 from storage.decisions import DecisionsMixin
 from storage.labels import ANNOTATION, LabelsMixin
@@ -24,21 +22,12 @@ DECISION_COLUMNS = (
 """Columns of the decision exports; ``decided_at`` is ISO 8601 in UTC."""
 
 
-def write_atomically(path: Path | str, write: Callable[[TextIO], None]) -> None:
-    """Write a text file through ``write`` so that it appears complete or not at all."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; an export is meant to be shared
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+@dataclass(frozen=True)
+class ExportText:
+    """One export's whole text and how many records it holds."""
+
+    text: str
+    rows: int
 
 
 def decision_record(decision: Decision) -> dict:
@@ -50,26 +39,21 @@ def decision_record(decision: Decision) -> dict:
 
 
 class ExportMixin(DecisionsMixin, LabelsMixin):
-    def export_links_tsv(self, path: Path | str, include_seeds: bool = True) -> int:
-        """Write accepted links as ``ent_links`` (``source URI\\ttarget URI``); returns the row count."""
+    def links_tsv(self, include_seeds: bool = True) -> ExportText:
+        """Accepted links as ``ent_links`` (``source URI\ttarget URI`` per line)."""
         links = [pair for pair in self.accepted_pairs() if include_seeds or pair.origin == ANNOTATION]
-        write_atomically(path, lambda file: file.writelines(f"{p.source_uri}\t{p.target_uri}\n" for p in links))
-        return len(links)
+        return ExportText("".join(f"{p.source_uri}\t{p.target_uri}\n" for p in links), len(links))
 
-    def export_decisions_csv(self, path: Path | str) -> int:
-        """Write the whole decision log, undo rows included, as CSV with a header; returns the row count."""
+    def decisions_csv(self) -> ExportText:
+        """The whole decision log, undo rows included, as CSV with a header."""
         records = [decision_record(decision) for decision in self.decision_log()]
+        buffer = io.StringIO(newline="")
+        writer = csv.DictWriter(buffer, fieldnames=DECISION_COLUMNS)
+        writer.writeheader()
+        writer.writerows(records)
+        return ExportText(buffer.getvalue(), len(records))
 
-        def write(file: TextIO) -> None:
-            writer = csv.DictWriter(file, fieldnames=DECISION_COLUMNS)
-            writer.writeheader()
-            writer.writerows(records)
-
-        write_atomically(path, write)
-        return len(records)
-
-    def export_decisions_jsonl(self, path: Path | str) -> int:
-        """Write the whole decision log as JSON Lines, one object per row; returns the row count."""
+    def decisions_jsonl(self) -> ExportText:
+        """The whole decision log as JSON Lines, one object per row."""
         records = [decision_record(decision) for decision in self.decision_log()]
-        write_atomically(path, lambda file: file.writelines(json.dumps(record) + "\n" for record in records))
-        return len(records)
+        return ExportText("".join(json.dumps(record) + "\n" for record in records), len(records))

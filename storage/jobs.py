@@ -1,9 +1,9 @@
 """Background jobs (training, selection) and their progress.
 
 A job goes queued -> running (a worker claimed it) -> done | failed; a failed job may be
-queued again. The worker reports progress, which doubles as a heartbeat: a running job
-whose heartbeat is older than a limit belongs to a worker that died, and
-``fail_stale_jobs`` marks it failed so the UI stops waiting and can offer a retry.
+queued again. The worker reports progress (``heartbeat_at`` records when). Whether the
+worker still lives is not the store's to judge: the service knows by the worker's lock
+(``annotate.jobs``) and fails the jobs of a dead worker with ``fail_job``.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from storage.base import StoreBase, to_json
 from storage.errors import ConflictError, InvalidRequestError, NotFoundError
 from storage.records import JOB_STATUSES, Job
-from storage.validate import choice, integer, mapping, optional_real, positive_real, text
+from storage.validate import choice, integer, mapping, optional_real, text
 
 
 def fetch_job(conn: sqlite3.Connection, job_id: int) -> Job:
@@ -122,24 +122,6 @@ class JobsMixin(StoreBase):
                 (job_id,),
             )
             return fetch_job(conn, job_id)
-
-    def fail_stale_jobs(self, max_silence_seconds: float) -> list[Job]:
-        """Mark failed every running job without a heartbeat for ``max_silence_seconds``."""
-        limit = positive_real(max_silence_seconds, "max_silence_seconds")
-        with self._write() as conn:
-            now = self._now()
-            stale = [
-                Job.from_row(row)
-                for row in conn.execute(
-                    "SELECT * FROM jobs WHERE status = 'running' AND heartbeat_at < ? ORDER BY id", (now - limit,)
-                )
-            ]
-            for job in stale:
-                conn.execute(
-                    "UPDATE jobs SET status = 'failed', error = ?, finished_at = ? WHERE id = ?",
-                    (f"worker (pid {job.pid}) stopped: no heartbeat for {now - job.heartbeat_at:.0f} s", now, job.id),
-                )
-            return [fetch_job(conn, job.id) for job in stale]
 
     def get_job(self, job_id: int) -> Job:
         with self._read() as conn:

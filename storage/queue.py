@@ -1,9 +1,16 @@
 """The annotation queue: which pair an annotator sees next, and leases.
 
 A lease reserves a pair for one annotator for ``lease_seconds``; the ``leases`` table has
-one row per pair, so two annotators can never hold the same pair at once. A lease that
-ran out is treated as absent: the pair goes back to the queue for everyone. Leases are
-bookkeeping, not the record: they are overwritten and deleted freely.
+one row per pair, so two annotators can never hold the same pair at once, and an annotator
+holds one pair of a round at a time: taking a pair (next, or again by undo) gives back the
+one they moved past. A lease that ran out is treated as absent: the pair goes back to the
+queue for everyone. Leases are bookkeeping, not the record: they are overwritten and
+deleted freely.
+
+A round never waits on nobody: when an annotator finds nothing left and no one holds a
+live lease on an unanswered pair, every pair still unanswered was skipped by whoever is
+labelling, and ``close_round_if_stalled`` closes the round (skipped pairs are not labels:
+they go back to the candidate pool of the next model).
 """
 from __future__ import annotations
 
@@ -11,7 +18,7 @@ import sqlite3
 
 from storage.base import StoreBase
 from storage.records import Proposal
-from storage.rounds import require_open_round
+from storage.rounds import close_open_round, require_open_round
 from storage.validate import positive_real, text
 
 DEFAULT_LEASE_SECONDS = 600.0
@@ -31,7 +38,31 @@ LIMIT 1
 """
 
 
+# Unanswered pairs of the round that someone holds a live lease on.
+_LEASED_UNANSWERED = """
+SELECT COUNT(*) FROM proposals AS p JOIN leases AS l ON l.proposal_id = p.id
+WHERE p.round_id = :round AND l.expires_at > :now
+  AND NOT EXISTS (SELECT 1 FROM effective_decisions AS e WHERE e.proposal_id = p.id AND e.answer != 'skip')
+"""
+_UNANSWERED = """
+SELECT COUNT(*) FROM proposals AS p WHERE p.round_id = :round
+  AND NOT EXISTS (SELECT 1 FROM effective_decisions AS e WHERE e.proposal_id = p.id AND e.answer != 'skip')
+"""
+
+
+def give_back_leases(conn: sqlite3.Connection, round_id: int, annotator: str, keep: int | None = None) -> None:
+    """Drop ``annotator``'s leases on the round's pairs, except the one on proposal ``keep``."""
+    conn.execute(
+        """DELETE FROM leases WHERE annotator = ? AND proposal_id IS NOT ?
+               AND proposal_id IN (SELECT id FROM proposals WHERE round_id = ?)""",
+        (annotator, keep, round_id),
+    )
+
+
 def take_lease(conn: sqlite3.Connection, proposal_id: int, annotator: str, expires_at: float) -> None:
+    """Lease the pair to ``annotator``, giving back any other pair of its round they held."""
+    round_id = conn.execute("SELECT round_id FROM proposals WHERE id = ?", (proposal_id,)).fetchone()[0]
+    give_back_leases(conn, round_id, annotator, keep=proposal_id)
     conn.execute(
         """INSERT INTO leases (proposal_id, annotator, expires_at) VALUES (?, ?, ?)
            ON CONFLICT (proposal_id) DO UPDATE SET annotator = excluded.annotator, expires_at = excluded.expires_at""",
@@ -60,6 +91,26 @@ class QueueMixin(StoreBase):
                 return None
             take_lease(conn, row["id"], annotator, now + seconds)
             return Proposal.from_row(row)
+
+    def close_round_if_stalled(self, round_id: int, annotator: str) -> bool:
+        """Close the open round when it cannot move on: no pair is left for ``annotator`` and
+        nobody holds a live lease on an unanswered pair, so every unanswered pair was skipped by
+        the people labelling. Returns whether it closed the round.
+
+        A round with no unanswered pair is left alone (answering its last pair closes it), as
+        is an empty one. Someone who left holding a pair blocks this only until the lease runs
+        out; then the pair is offered again like any other.
+        """
+        text(annotator, "annotator")
+        with self._write() as conn:
+            require_open_round(conn, round_id)
+            args = {"round": round_id, "annotator": annotator, "now": self._now()}
+            if (conn.execute(_NEXT_PAIR, args).fetchone() is not None
+                    or conn.execute(_LEASED_UNANSWERED, args).fetchone()[0]
+                    or not conn.execute(_UNANSWERED, args).fetchone()[0]):
+                return False
+            close_open_round(conn, round_id, args["now"])
+            return True
 
     def release_leases(self, annotator: str) -> int:
         """Give back every pair ``annotator`` holds (they stopped annotating); returns how many."""

@@ -46,6 +46,13 @@ def fetch_proposal(conn: sqlite3.Connection, proposal_id: int) -> Proposal:
     return Proposal.from_row(row)
 
 
+def close_open_round(conn: sqlite3.Connection, round_id: int, now: float) -> Round:
+    """Close a round known to be open (inside the caller's write transaction), dropping its leases."""
+    conn.execute("UPDATE rounds SET status = 'closed', closed_at = ? WHERE id = ?", (now, round_id))
+    conn.execute("DELETE FROM leases WHERE proposal_id IN (SELECT id FROM proposals WHERE round_id = ?)", (round_id,))
+    return fetch_round(conn, round_id)
+
+
 class RoundsMixin(StoreBase):
     def start_round(self, strategy: str, *, model_version: int | None = None, budget: int | None = None) -> Round:
         """Open a new round; refused while another round is still open."""
@@ -94,11 +101,7 @@ class RoundsMixin(StoreBase):
         """Close an open round and drop its leases; its decisions stay."""
         with self._write() as conn:
             require_open_round(conn, round_id)
-            conn.execute("UPDATE rounds SET status = 'closed', closed_at = ? WHERE id = ?", (self._now(), round_id))
-            conn.execute(
-                "DELETE FROM leases WHERE proposal_id IN (SELECT id FROM proposals WHERE round_id = ?)", (round_id,)
-            )
-            return fetch_round(conn, round_id)
+            return close_open_round(conn, round_id, self._now())
 
     def rounds(self) -> list[Round]:
         """Every round, oldest first."""

@@ -46,7 +46,7 @@ def test_empty_field(openea_dir: Path) -> None:
 def test_not_utf8(openea_dir: Path) -> None:
     with (openea_dir / "rel_triples_1").open("ab") as handle:
         handle.write(b"/m/x\t\xff\xfe\t/m/y\n")
-    expect_error(openea_dir, "openea", "rel_triples_1", None, "not valid UTF-8")
+    expect_error(openea_dir, "openea", "rel_triples_1", 4, "not valid UTF-8 \\(byte 0xff at column 6\\)")
 
 
 def test_link_to_unknown_entity(openea_dir: Path) -> None:
@@ -109,7 +109,7 @@ def test_eva_bad_names_json(eva_dir: Path) -> None:
 
 def test_eva_names_wrong_shape(eva_dir: Path) -> None:
     (eva_dir / "translated_ent_name.json").write_text('[[0, "a"]]')
-    expect_error(eva_dir, "eva", "translated_ent_name.json", None, "expected \\[id, \\[token")
+    expect_error(eva_dir, "eva", "translated_ent_name.json", None, "expected \\[integer id, \\[token")
 
 
 def test_eva_attrs_unknown_uri(eva_dir: Path) -> None:

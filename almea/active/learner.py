@@ -5,7 +5,7 @@ and the simulated oracle see exactly the same candidate pools and strategies.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Callable
 
@@ -13,32 +13,70 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from almea.active.self_training import PseudoLabels, SelfTrainingConfig, pseudo_labels, verified_batch
+from almea.alignment import Calibrator, ScoreTable, score_table
+from almea.config_checks import check_choice, check_int
 from almea.data.kg_pair import KGPair
-from almea.evaluation.metrics import mean_topk_similarity, rows_per_block
+from almea.evaluation.csls import csls_blocks, neighbourhood_means
 from almea.features import FeatureConfig
 from almea.model.config import ModelConfig, TrainConfig
-from almea.selection import STRATEGIES, CandidatePool, Selection, SelectionContext, candidate_pool
+from almea.selection import (
+    STRATEGIES,
+    CandidatePool,
+    DS3Selection,
+    Selection,
+    SelectionContext,
+    candidate_pool,
+    make_strategy,
+    strategy_parameters,
+)
 from almea.training.pipeline import build_model
 from almea.training.trainer import Trainer
 
 
 @dataclass(frozen=True)
 class SelectionConfig:
-    """How candidates are pooled and chosen (spec section 6)."""
+    """How candidates are pooled and chosen (spec section 6).
+
+    The DS3 fields are kept flat here, as saved projects store them, but they are the DS3
+    strategy's own parameters: ``parameters(name)`` hands each strategy its share, and the
+    strategy checks them (``make_strategy``).
+    """
 
     strategy: str = "ds3"
+    """Default strategy, a ``STRATEGIES`` name; a run may ask for another."""
     csls_k: int = 10
     """CSLS neighbourhood of the mutual-nearest-neighbour pool."""
     k_max: int = 5000
     """Pool cap: the least confident mutual pairs beyond it are pruned."""
-    alpha: float = 0.35
-    sigma: float = 3.0
-    use_diversity: bool = True
-    solver: str = "admm"
+    alpha: float = DS3Selection.alpha
+    """DS3 sparsity (``DS3Selection.alpha``)."""
+    sigma: float = DS3Selection.sigma
+    """Largest DS3 diversity penalty (``DS3Selection.sigma``)."""
+    use_diversity: bool = DS3Selection.use_diversity
+    """DS3 with the diversity penalty (``DS3Selection.use_diversity``)."""
+    solver: str = DS3Selection.solver
+    """DS3 solver (``DS3Selection.solver``)."""
 
     def __post_init__(self) -> None:
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"unknown strategy {self.strategy!r}; choose from {sorted(STRATEGIES)}")
+        check_choice("SelectionConfig", "strategy", self.strategy, tuple(STRATEGIES))
+        check_int("SelectionConfig", "csls_k", self.csls_k, 1)
+        check_int("SelectionConfig", "k_max", self.k_max, 1)
+        for name in STRATEGIES:              # every strategy a run may switch to, not just the default
+            make_strategy(name, **self.parameters(name))
+
+    def parameters(self, name: str) -> dict[str, object]:
+        """This config's values of the parameters that strategy ``name`` owns."""
+        return {parameter: getattr(self, parameter) for parameter in strategy_parameters(name)}
+
+
+def _settings(data: dict, section: str, config: type) -> dict:
+    """The ``section`` of a stored learner config, refusing keys the config does not have."""
+    values, known = dict(data.get(section, {})), [f.name for f in fields(config)]
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ValueError(f"unknown {section} settings {unknown}; {config.__name__} has {known}")
+    return values
 
 
 @dataclass(frozen=True)
@@ -49,21 +87,25 @@ class LearnerConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
+    self_training: SelfTrainingConfig = field(default_factory=SelfTrainingConfig)
+
+    def __post_init__(self) -> None:
+        for part in fields(self):
+            if not isinstance(getattr(self, part.name), part.default_factory):
+                raise ValueError(f"LearnerConfig.{part.name} must be a {part.default_factory.__name__}, "
+                                 f"got {type(getattr(self, part.name)).__name__}")
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> LearnerConfig:
-        model = dict(data.get("model", {}))
-        for key in ("modalities", "loss_weights"):
-            if key in model:
-                model[key] = tuple(model[key])
         return cls(
-            features=FeatureConfig(**data.get("features", {})),
-            model=ModelConfig(**model),
-            train=TrainConfig(**data.get("train", {})),
-            selection=SelectionConfig(**data.get("selection", {})),
+            features=FeatureConfig(**_settings(data, "features", FeatureConfig)),
+            model=ModelConfig(**_settings(data, "model", ModelConfig)),
+            train=TrainConfig(**_settings(data, "train", TrainConfig)),
+            selection=SelectionConfig(**_settings(data, "selection", SelectionConfig)),
+            self_training=SelfTrainingConfig(**_settings(data, "self_training", SelfTrainingConfig)),
         )
 
 
@@ -95,16 +137,23 @@ class ActiveLearner:
         hard_negatives: np.ndarray | None = None,
         on_epoch: Callable[[int, int], None] | None = None,
         refine: bool = False,
+        pseudo: np.ndarray | None = None,
     ) -> None:
         """``epochs`` more epochs on ``labelled`` (L, 2), warm from the current weights.
 
         ``hard_negatives`` are pairs answered "reject": their targets become extra negatives
         of the contrastive loss. ``refine``: an active-learning round after the base training,
         run at the lower round learning rate. ``on_epoch(done, total)`` reports progress.
+        ``pseudo`` (P, 2) pairs train beside the labels at the self-training weight.
         """
         negatives = None if hard_negatives is None or len(hard_negatives) == 0 else np.unique(hard_negatives[:, 1])
         lr = self.config.train.round_lr if refine else self.config.train.lr
-        self.trainer.fit(labelled, epochs=epochs, hard_negatives=negatives, on_epoch=on_epoch, lr=lr)
+        labelled = np.asarray(labelled, np.int64).reshape(-1, 2)
+        weights = None
+        if pseudo is not None and len(pseudo):
+            weights = np.concatenate([np.ones(len(labelled)), np.full(len(pseudo), self.config.self_training.weight)])
+            labelled = np.concatenate([labelled, np.asarray(pseudo, np.int64).reshape(-1, 2)])
+        self.trainer.fit(labelled, epochs=epochs, hard_negatives=negatives, on_epoch=on_epoch, lr=lr, weights=weights)
 
     def embeddings(self) -> torch.Tensor:
         self.model.eval()
@@ -142,18 +191,12 @@ class ActiveLearner:
     ) -> Selection:
         """``n`` pairs of ``pool`` by the strategy (spec 6.2-6.6). Apart from ``select`` so that
         one pool can be chosen from twice (the app compares DS3 with and without D)."""
-        cfg = self.config.selection
-        context = SelectionContext(
-            embeddings=embeddings,
-            labelled=labelled,
-            degree=self.degree,
-            rng=rng,
-            alpha=cfg.alpha,
-            sigma=cfg.sigma,
-            use_diversity=cfg.use_diversity if use_diversity is None else use_diversity,
-            solver=cfg.solver,
-        )
-        return STRATEGIES[strategy or cfg.strategy](pool, context, n)
+        name = strategy or self.config.selection.strategy
+        parameters = self.config.selection.parameters(name)
+        if use_diversity is not None and "use_diversity" in parameters:
+            parameters["use_diversity"] = use_diversity
+        context = SelectionContext(embeddings=embeddings, labelled=labelled, degree=self.degree, rng=rng)
+        return make_strategy(name, **parameters)(pool, context, n)
 
     def select(
         self,
@@ -175,6 +218,44 @@ class ActiveLearner:
         pool = self.pool(embeddings, labelled, answered, blocked)
         return self.choose(pool, embeddings, n, labelled, rng, strategy, use_diversity)
 
+    def score_table(self, embeddings: torch.Tensor, labelled: np.ndarray, rejected: np.ndarray) -> ScoreTable:
+        """The whole pair's CSLS view that calibration, pseudo-labels and the export share."""
+        return score_table(embeddings, self.pair.n1, labelled, rejected, self.config.selection.csls_k)
+
+    def pseudo_labels(self, table: ScoreTable, calibrator: Calibrator, blocked: np.ndarray) -> PseudoLabels:
+        """This round's pseudo-labels; ``blocked`` (T, 2) test links stay out unless the
+        self-training config lets test entities in."""
+        cfg = self.config.self_training
+        entities = None if cfg.include_test else np.asarray(blocked, np.int64).reshape(-1)
+        return pseudo_labels(table, calibrator, cfg, self.config.selection.k_max, entities)
+
+    def select_verified(
+        self,
+        table: ScoreTable,
+        calibrator: Calibrator,
+        threshold: float,
+        n: int,
+        labelled: np.ndarray,
+        answered: np.ndarray,
+        blocked: np.ndarray,
+        rng: np.random.Generator,
+        strategy: str | None = None,
+    ) -> tuple[Selection, np.ndarray]:
+        """A batch under self-training: the strategy below the pseudo-label ``threshold``, a
+        random audit above it; returns the batch and its (n,) audit mask. Arguments as in
+        ``select``; the pool is uncapped here, the strategy's share is capped at k_max."""
+        cfg = self.config.selection
+        sources, targets = self.candidates(labelled, blocked)
+        pool = candidate_pool(table.embeddings, sources, targets, cfg.csls_k, max(1, len(sources)), exclude=answered)
+        probability = calibrator.probability(*table.score(pool.pairs))
+        with np.errstate(invalid="ignore"):
+            above = probability >= threshold
+
+        def choose(part: CandidatePool, size: int) -> Selection:
+            return self.choose(part, table.embeddings, size, labelled, rng, strategy)
+
+        return verified_batch(pool, above, n, choose, rng, self.config.self_training.audit_share, cfg.k_max)
+
     @torch.no_grad()
     def evidence(self, pairs: np.ndarray, top: int = 5) -> list[dict]:
         """Why the model believes each pair: its top alternative targets and modality shares.
@@ -189,12 +270,10 @@ class ActiveLearner:
         emb = F.normalize(self.embeddings().float(), dim=1)
         n1 = self.pair.n1
         sources, all_targets = emb[pairs[:, 0]], emb[n1:]
-        r_targets = mean_topk_similarity(all_targets, emb[:n1], self.config.selection.csls_k)
-        r_sources = mean_topk_similarity(sources, all_targets, self.config.selection.csls_k)
+        r_targets = neighbourhood_means(all_targets, emb[:n1], self.config.selection.csls_k)
+        r_sources = neighbourhood_means(sources, all_targets, self.config.selection.csls_k)
         records = []
-        step = rows_per_block(len(all_targets))
-        for lo in range(0, len(pairs), step):
-            csls = 2 * sources[lo : lo + step] @ all_targets.t() - r_sources[lo : lo + step, None] - r_targets[None, :]
+        for lo, csls in csls_blocks(sources, all_targets, r_sources, r_targets):
             best = csls.topk(min(top, csls.shape[1]), dim=1)
             for row, (values, ids) in enumerate(zip(best.values.tolist(), best.indices.tolist())):
                 source, target = pairs[lo + row]

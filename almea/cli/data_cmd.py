@@ -11,10 +11,10 @@ from almea.data.registry import LAYOUTS, load_dataset
 from almea.data.synthetic import DemoConfig, generate_demo, write_openea
 
 
-def add_data_options(parser: argparse.ArgumentParser) -> None:
+def add_data_options(parser: argparse.ArgumentParser, layout_required: bool = True) -> None:
     """Options every subcommand that reads a dataset shares."""
     parser.add_argument("--data", type=Path, help="dataset folder (for --layout demo: where to write it)")
-    parser.add_argument("--layout", choices=(*LAYOUTS, "demo"), required=True)
+    parser.add_argument("--layout", choices=(*LAYOUTS, "demo"), required=layout_required)
     parser.add_argument("--images", type=Path, help="image folder (default: DATA/images when present)")
     parser.add_argument("--image-features", type=Path, help="supplied image features (.npy/.npz/.pkl)")
     parser.add_argument("--allow-pickle", action="store_true", help="allow a pickled feature file (trusted input only)")

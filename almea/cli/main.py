@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from almea.cli import data_cmd, simulate_cmd, train_cmd
+from almea.cli import align_cmd, data_cmd, simulate_cmd, train_cmd
 from almea.data.errors import DataFormatError
 
 
@@ -14,6 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_cmd.add_parser(commands)
     train_cmd.add_parser(commands)
     simulate_cmd.add_parser(commands)
+    align_cmd.add_parser(commands)
     return parser
 
 

@@ -8,10 +8,11 @@ from pathlib import Path
 import pandas as pd
 
 from almea.active import LearnerConfig, SelectionConfig, parse_budget
+from almea.active.self_training import SelfTrainingConfig
 from almea.cli.data_cmd import add_data_options, open_dataset
-from almea.cli.train_cmd import add_model_options, configs
+from almea.cli.train_cmd import add_model_options, config_error, configs
 from almea.model.config import TrainConfig
-from almea.selection import STRATEGIES
+from almea.selection import SOLVERS, STRATEGIES
 from almea.simulation import Simulation, SimulationConfig, mean_std, rounds_frame, summary_frame, write_report
 from almea.simulation.runner import RunInUse
 
@@ -36,17 +37,40 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--alpha", type=float, default=SelectionConfig.alpha, help="DS3 sparsity")
     parser.add_argument("--k-max", type=int, default=SelectionConfig.k_max, help="candidate pool cap")
     parser.add_argument("--no-diversity", action="store_true", help="DS3 without the diversity penalty")
-    parser.add_argument("--solver", choices=("admm", "cvxpy"), default="admm")
+    parser.add_argument("--solver", choices=SOLVERS, default=SelectionConfig.solver, help="DS3 solver")
+    add_self_training_options(parser)
     add_model_options(parser)
     parser.add_argument("--out", type=Path, default=Path("runs/simulate"), help="results folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(run=run, epochs=TrainConfig.epochs, eval_every=0, seed=0)
 
 
+def add_self_training_options(parser: argparse.ArgumentParser) -> None:
+    defaults = SelfTrainingConfig()
+    group = parser.add_argument_group("self-training (pseudo-labels under human verification)")
+    group.add_argument("--self-training", action="store_true",
+                       help="confident mutual pairs join the training as pseudo-labels every round")
+    group.add_argument("--target-precision", type=float, default=defaults.target_precision,
+                       help="expected precision the calibrated pseudo-label set must hold")
+    group.add_argument("--audit-share", type=float, default=defaults.audit_share,
+                       help="share of each batch sampled at random from above the threshold")
+    group.add_argument("--pseudo-weight", type=float, default=defaults.weight, help="loss weight of a pseudo-label")
+    group.add_argument("--no-pseudo-test", action="store_true",
+                       help="never pseudo-label test entities (default: they may be, their gold unseen)")
+
+
+def self_training_config(args: argparse.Namespace) -> SelfTrainingConfig:
+    return SelfTrainingConfig(
+        enabled=args.self_training, target_precision=args.target_precision, audit_share=args.audit_share,
+        weight=args.pseudo_weight, include_test=not args.no_pseudo_test,
+    )
+
+
 def simulation_configs(args: argparse.Namespace) -> list[SimulationConfig]:
     """Every budget x strategy x seed; base-only budgets get one random-base run per seed."""
     features, model, train = configs(args)
     selection = SelectionConfig(alpha=args.alpha, k_max=args.k_max, use_diversity=not args.no_diversity, solver=args.solver)
+    self_training = self_training_config(args)
     budgets = [parse_budget(b) for b in args.budget]
     longest = max(args.warm_epochs + args.round_epochs * b.rounds for b in budgets)
     out = []
@@ -54,7 +78,8 @@ def simulation_configs(args: argparse.Namespace) -> list[SimulationConfig]:
         strategies = args.strategy if budget.rounds else ["random"]
         for strategy in strategies:
             for seed in range(args.first_seed, args.first_seed + args.seeds):
-                learner = LearnerConfig(features, model, replace(train, seed=seed), replace(selection, strategy=strategy))
+                learner = LearnerConfig(features, model, replace(train, seed=seed), replace(selection, strategy=strategy),
+                                        self_training)
                 out.append(SimulationConfig(
                     budget=str(budget), strategy=strategy, seed=seed, test_ratio=args.test_ratio,
                     warm_epochs=args.warm_epochs, round_epochs=args.round_epochs,
@@ -79,9 +104,13 @@ def format_summary(summary: pd.DataFrame) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        configs_to_run = simulation_configs(args)                 # before the data: a typo fails fast
+    except ValueError as err:
+        config_error(err)
     pair = open_dataset(args)
     runs = []
-    for config in simulation_configs(args):
+    for config in configs_to_run:
         try:
             rows = Simulation(pair, config, args.out / config.name, progress=not args.quiet).run()
         except RunInUse as err:

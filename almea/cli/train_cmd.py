@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+from typing import NoReturn
 
 from almea.cli.data_cmd import add_data_options, open_dataset
 from almea.features import FeatureConfig
@@ -31,7 +33,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=TrainConfig.lr, help="Adam learning rate of the base training")
     parser.add_argument("--round-lr", type=float, default=TrainConfig.round_lr,
                         help="Adam learning rate of the warm-started active-learning rounds")
-    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    parser.add_argument("--device", default=TrainConfig.device, help="auto (CUDA when present), cpu, cuda or cuda:N")
     parser.add_argument("--names", choices=("none", "ngram", "minilm"), default="none", help="name features")
     parser.add_argument("--no-values", action="store_true", help="ablation: drop the attribute-value block")
     parser.add_argument("--no-lsl", action="store_true", help="ablation: no VAE (and so no LSC)")
@@ -57,9 +59,18 @@ def configs(args: argparse.Namespace) -> tuple[FeatureConfig, ModelConfig, Train
     )
 
 
+def config_error(err: ValueError) -> NoReturn:
+    """A setting the configs refused: one line and exit status 2, as for a bad argument."""
+    print(f"error: {err}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def run(args: argparse.Namespace) -> int:
+    try:
+        feature_config, model_config, train_config = configs(args)    # before the data: a typo fails fast
+    except ValueError as err:
+        config_error(err)
     pair = open_dataset(args)
-    feature_config, model_config, train_config = configs(args)
     result = train_and_evaluate(
         pair,
         args.seed_ratio,

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+#: Most characters of offending content a message quotes: a 1 MB field must not become a
+#: 1 MB error line in a terminal or on the Projects page.
+EXCERPT_CHARS = 200
+
 
 class DataFormatError(ValueError):
     """A dataset file is missing, malformed or inconsistent."""
@@ -17,3 +21,14 @@ class DataFormatError(ValueError):
         self.problem = problem
         where = f"{self.path}:{line}" if line is not None else f"{self.path}"
         super().__init__(f"{where}: {problem}")
+
+
+def excerpt(content: object, limit: int = EXCERPT_CHARS) -> str:
+    """``repr`` of at most ``limit`` characters of ``content``, saying how long it really is.
+
+    Every message that quotes input goes through here, so none echoes a whole field.
+    """
+    text = str(content)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"

@@ -7,16 +7,16 @@ index space (KG1 first) so gaps or offsets in the files do not matter.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from almea.data.errors import DataFormatError
+from almea.data.errors import DataFormatError, excerpt
+from almea.data.files import is_present, read_json, read_lines
 from almea.data.image_features import find_image_features, load_image_features
 from almea.data.kg_pair import KGPair
 from almea.data.links import check_one_to_one
-from almea.data.tsv import parse_int, read_rows, require_file
+from almea.data.tsv import parse_int, read_rows
 
 
 def _read_ids(path: Path, index: dict[int, int], uris: list[str]) -> None:
@@ -49,37 +49,45 @@ def _read_triples(path: Path, index: dict[int, int], lo: int, hi: int, relations
 def _read_attrs(path: Path, by_uri: dict[str, int], keys: dict[str, int]):
     """EVA's ``training_attrs`` list attribute names per entity URI, without values."""
     attrs: list[tuple[int, int]] = []
-    if not path.exists():
+    if not is_present(path):
         return attrs
-    with path.open(encoding="utf-8") as handle:
-        for line, raw in enumerate(handle, start=1):
-            fields = [f for f in raw.rstrip("\r\n").split("\t") if f]
-            if not fields:
-                continue
-            entity = by_uri.get(fields[0])
-            if entity is None:
-                raise DataFormatError(path, f"unknown entity URI {fields[0]!r}", line=line)
-            attrs.extend((entity, keys.setdefault(k, len(keys))) for k in fields[1:])
+    for line, text in read_lines(path):
+        fields = [f for f in text.split("\t") if f]
+        if not fields:
+            continue
+        entity = by_uri.get(fields[0])
+        if entity is None:
+            raise DataFormatError(path, f"unknown entity URI {excerpt(fields[0])}", line=line)
+        attrs.extend((entity, keys.setdefault(k, len(keys))) for k in fields[1:])
     return attrs
 
 
+def _is_name_item(item: object) -> bool:
+    """``[id, [token, ...]]`` with an integer id (``true`` is not one) and string tokens."""
+    return (
+        isinstance(item, list) and len(item) == 2 and type(item[0]) is int
+        and isinstance(item[1], list) and all(isinstance(tok, str) for tok in item[1])
+    )
+
+
 def _read_names(path: Path, index: dict[int, int], n: int) -> list[str | None] | None:
-    if not path.exists():
+    if not is_present(path):
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise DataFormatError(path, f"invalid JSON: {err.msg} (column {err.colno})", line=err.lineno) from None
-    names: list[str | None] = [None] * n
+    data = read_json(path)
     if not isinstance(data, list):
         raise DataFormatError(path, "expected a JSON list of [id, [token, ...]] items")
+    names: list[str | None] = [None] * n
+    named: set[int] = set()
     for item_no, item in enumerate(data):
-        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], int) and isinstance(item[1], list)):
-            raise DataFormatError(path, f"item {item_no}: expected [id, [token, ...]], got {str(item)[:80]}")
+        if not _is_name_item(item):
+            raise DataFormatError(path, f"item {item_no}: expected [integer id, [token, ...]], got {excerpt(item)}")
         entity = index.get(item[0])
         if entity is None:
-            raise DataFormatError(path, f"item {item_no}: unknown entity id {item[0]}")
-        names[entity] = " ".join(str(tok) for tok in item[1]) or None
+            raise DataFormatError(path, f"item {item_no}: unknown entity id {excerpt(item[0])}")
+        if entity in named:
+            raise DataFormatError(path, f"item {item_no}: entity id {item[0]} is named twice")
+        named.add(entity)
+        names[entity] = " ".join(item[1]) or None
     return names
 
 
@@ -118,7 +126,7 @@ def load_eva(folder: Path, image_features: Path | None = None, allow_pickle: boo
     feature_file = image_features or find_image_features(folder)
     features = present = None
     if feature_file is not None:
-        features, present = load_image_features(require_file(Path(feature_file)), index, n, allow_pickle)
+        features, present = load_image_features(Path(feature_file), index, n, allow_pickle)
 
     return KGPair(
         name=folder.name,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from almea.data.errors import DataFormatError
+from almea.data.errors import DataFormatError, excerpt
 
 
 def check_one_to_one(
@@ -25,13 +25,13 @@ def check_one_to_one(
         if not (n1 <= b < n):
             raise DataFormatError(path, f"link target is not a KG2 entity (id {b})", line=line)
         if a in seen1 and seen1[a] == b:
-            raise DataFormatError(path, f"duplicate link {entities[a]!r} -> {entities[b]!r}", line=line)
+            raise DataFormatError(path, f"duplicate link {excerpt(entities[a])} -> {excerpt(entities[b])}", line=line)
         for entity, seen, other in ((a, seen1, b), (b, seen2, a)):
             if entity in seen:
                 raise DataFormatError(
                     path,
-                    f"link is not 1-to-1: {entities[entity]!r} is already linked to "
-                    f"{entities[seen[entity]]!r} and linked again here to {entities[other]!r}",
+                    f"link is not 1-to-1: {excerpt(entities[entity])} is already linked to "
+                    f"{excerpt(entities[seen[entity]])} and linked again here to {excerpt(entities[other])}",
                     line=line,
                 )
         seen1[a] = b

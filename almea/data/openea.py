@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from almea.data.errors import DataFormatError
+from almea.data.errors import DataFormatError, excerpt
+from almea.data.files import is_present
 from almea.data.kg_pair import KGPair
 from almea.data.links import check_one_to_one
 from almea.data.tsv import read_rows
@@ -38,8 +39,8 @@ def _read_kg(folder: Path, side: int, entities: _Vocab, relations: _Vocab, keys:
     attr_path = folder / f"attr_triples_{side}"
     attrs: list[tuple[int, int]] = []
     values: list[str] = []
-    if attr_path.exists():
-        for _, (e, k, v) in read_rows(attr_path, 3, ATTR_FORMAT):
+    if is_present(attr_path):
+        for _, (e, k, v) in read_rows(attr_path, 3, ATTR_FORMAT, allow_empty=True):
             attrs.append((entities.id(e), keys.id(k)))
             values.append(v)
     return rel, attrs, values
@@ -63,7 +64,7 @@ def load_openea(folder: Path) -> KGPair:
         for name, vocab, kg in ((a, kg1, 1), (b, kg2, 2)):
             if name not in vocab:
                 raise DataFormatError(
-                    links_path, f"link names {name!r}, which is not an entity of KG{kg}", line=line
+                    links_path, f"link names {excerpt(name)}, which is not an entity of KG{kg}", line=line
                 )
         rows.append((line, kg1[a], n1 + kg2[b]))
     links = check_one_to_one(links_path, rows, entities, n1)

@@ -1,40 +1,17 @@
-"""CSLS ranking metrics computed in chunks (spec section 8).
-
-No full (n_source x n_target) matrix is kept: each pass holds one block of rows (or
-columns) of at most ``BLOCK_ELEMENTS`` similarities, so 100k-entity test sets fit in a
-few hundred MB.
-"""
+"""CSLS ranking metrics (spec section 8), scored in bounded-memory blocks by ``almea.evaluation.csls``."""
 from __future__ import annotations
 
 import torch
 from torch.nn import functional as F
 
-BLOCK_ELEMENTS = 1 << 25
-
-
-def rows_per_block(n_cols: int, budget: int | None = None) -> int:
-    """Rows of an (n_rows x n_cols) score matrix that fit in ``budget`` elements (default BLOCK_ELEMENTS)."""
-    return max(1, (BLOCK_ELEMENTS if budget is None else budget) // max(1, n_cols))
-
-
-def mean_topk_similarity(queries: torch.Tensor, candidates: torch.Tensor, k: int) -> torch.Tensor:
-    """(Q,) mean of each query's k highest cosine similarities among candidates (CSLS r term)."""
-    k = min(k, len(candidates))
-    out = torch.empty(len(queries), device=queries.device)
-    step = rows_per_block(len(candidates))
-    for lo in range(0, len(queries), step):
-        sim = queries[lo : lo + step] @ candidates.t()
-        out[lo : lo + step] = sim.topk(k, dim=1).values.mean(dim=1)
-    return out
+from almea.evaluation.csls import csls_blocks, neighbourhood_means
 
 
 def _ranks(queries: torch.Tensor, candidates: torch.Tensor, r_q: torch.Tensor, r_c: torch.Tensor) -> torch.Tensor:
     """1-based CSLS rank of candidate i for query i (both L2-normalised, aligned by row)."""
     ranks = torch.empty(len(queries), dtype=torch.long, device=queries.device)
-    step = rows_per_block(len(candidates))
-    for lo in range(0, len(queries), step):
-        hi = min(lo + step, len(queries))
-        csls = 2 * queries[lo:hi] @ candidates.t() - r_q[lo:hi, None] - r_c[None, :]
+    for lo, csls in csls_blocks(queries, candidates, r_q, r_c):
+        hi = lo + len(csls)
         # The true score is read from the same product, so rounding cannot rank it below itself.
         true = csls[torch.arange(hi - lo), torch.arange(lo, hi)]
         ranks[lo:hi] = 1 + (csls > true[:, None]).sum(dim=1)
@@ -49,8 +26,8 @@ def csls_ranks(source: torch.Tensor, target: torch.Tensor, k: int = 10) -> tuple
     Ties count in the entity's favour (strictly greater scores outrank it).
     """
     source, target = F.normalize(source.float(), dim=1), F.normalize(target.float(), dim=1)
-    r_source = mean_topk_similarity(source, target, k)
-    r_target = mean_topk_similarity(target, source, k)
+    r_source = neighbourhood_means(source, target, k)
+    r_target = neighbourhood_means(target, source, k)
     return _ranks(source, target, r_source, r_target), _ranks(target, source, r_target, r_source)
 
 

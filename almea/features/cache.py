@@ -25,8 +25,9 @@ from almea.data.kg_pair import KGPair
 from almea.features.blocks import Features
 from almea.features.config import FeatureConfig
 
-#: Bump when a change to the feature code changes the blocks it produces.
-FEATURES_VERSION = 1
+#: Bump when a change to the feature code changes the blocks it produces
+#: (2: value and name tokens hashed by scikit-learn's murmurhash3 instead of crc32).
+FEATURES_VERSION = 2
 MANIFEST = "manifest.json"
 PRESENT = "present.npz"
 

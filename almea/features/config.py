@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from almea.config_checks import check_bool, check_choice, check_int
 from almea.features.names import NAME_ENCODERS
 
 
@@ -31,8 +32,9 @@ class FeatureConfig:
     image features (supplied features are always used)."""
 
     def __post_init__(self) -> None:
-        if self.names not in NAME_ENCODERS:
-            raise ValueError(f"names must be one of {NAME_ENCODERS}, got {self.names!r}")
-        for field in ("relation_top_k", "attribute_top_k", "value_dim", "name_dim"):
-            if getattr(self, field) < 1:
-                raise ValueError(f"{field} must be a positive integer, got {getattr(self, field)!r}")
+        owner = "FeatureConfig"
+        check_choice(owner, "names", self.names, NAME_ENCODERS)
+        for name in ("relation_top_k", "attribute_top_k", "value_dim", "name_dim"):
+            check_int(owner, name, getattr(self, name), 1)
+        for name in ("attribute_values", "images"):
+            check_bool(owner, name, getattr(self, name))

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from almea.data.errors import DataFormatError
+from almea.data.images import read_image
 
 EMBEDDING_DIM = 1280
 IMAGE_SIZE = 224
@@ -47,11 +47,8 @@ def load_encoder(device: str) -> torch.nn.Module:
 
 def load_image(path: Path) -> np.ndarray:
     """(3, 224, 224) float32: shorter side resized to 224, centre crop, Lite normalisation."""
-    try:
-        with Image.open(path) as img:
-            rgb = img.convert("RGB")
-    except (OSError, ValueError, Image.DecompressionBombError) as err:
-        raise DataFormatError(path, f"cannot read image: {err}") from err
+    with read_image(path) as img:
+        rgb = img.convert("RGB")
     scale = IMAGE_SIZE / min(rgb.size)
     width, height = (max(IMAGE_SIZE, round(s * scale)) for s in rgb.size)
     rgb = rgb.resize((width, height), Image.Resampling.BILINEAR)

@@ -44,19 +44,28 @@ class ALMEA(nn.Module):
         return torch.cat(parts, dim=1) if self.config.joint == "concat" else torch.stack(parts).sum(0)
 
     def losses(
-        self, inputs: AlignmentInputs, pairs: torch.Tensor, hard_negatives: torch.Tensor | None = None
+        self,
+        inputs: AlignmentInputs,
+        pairs: torch.Tensor,
+        hard_negatives: torch.Tensor | None = None,
+        weights: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Loss terms for labelled ``pairs`` (B, 2) of global ids; ``hard_negatives`` (K,) target ids."""
+        """Loss terms for labelled ``pairs`` (B, 2) of global ids; ``hard_negatives`` (K,) target
+        ids; ``weights`` (B,) of each pair in the alignment losses (None: all 1)."""
         cfg = self.config
         hidden = self.encoders(inputs)
-        terms = self._alignment_losses(hidden, pairs, hard_negatives)
+        terms = self._alignment_losses(hidden, pairs, hard_negatives, weights)
         if cfg.use_lsl:
             sample = pairs[torch.randperm(len(pairs), device=pairs.device)[: cfg.latent_batch]]
             terms.update(self._latent_losses(hidden, sample))
         return terms
 
     def _alignment_losses(
-        self, hidden: dict[str, torch.Tensor], pairs: torch.Tensor, hard_negatives: torch.Tensor | None
+        self,
+        hidden: dict[str, torch.Tensor],
+        pairs: torch.Tensor,
+        hard_negatives: torch.Tensor | None,
+        weights: torch.Tensor | None,
     ) -> dict[str, torch.Tensor]:
         """Joint InfoNCE (+ per-modality InfoNCE), sharing one similarity product per modality."""
         cfg = self.config
@@ -65,7 +74,7 @@ class ALMEA(nn.Module):
         if cfg.joint == "sum":
             joint = self.join({m: h[pairs.flatten()] for m, h in hidden.items()})
             neg = None if hard_negatives is None else self.join({m: h[hard_negatives] for m, h in hidden.items()})
-            terms = {"align": info_nce(joint[0::2], joint[1::2], cfg.temperature, neg, cfg.same_kg_negatives)}
+            terms = {"align": info_nce(joint[0::2], joint[1::2], cfg.temperature, neg, cfg.same_kg_negatives, weights)}
             per_modality = [
                 BatchSimilarities.of(h[src], h[tgt], same_kg=cfg.same_kg_negatives) for h in hidden.values()
             ] if cfg.intra_modal else []
@@ -74,9 +83,9 @@ class ALMEA(nn.Module):
                 BatchSimilarities.of(h[src], h[tgt], negative(h), cfg.same_kg_negatives) for h in hidden.values()
             ]
             pi = torch.softmax(self.modality_logits, dim=0)
-            terms = {"align": info_nce_from(BatchSimilarities.weighted_sum(per_modality, pi), cfg.temperature)}
+            terms = {"align": info_nce_from(BatchSimilarities.weighted_sum(per_modality, pi), cfg.temperature, weights)}
         if cfg.intra_modal:
-            terms["intra"] = sum(info_nce_from(_without_extra(s), cfg.temperature) for s in per_modality)
+            terms["intra"] = sum(info_nce_from(_without_extra(s), cfg.temperature, weights) for s in per_modality)
         return terms
 
     def _latent_losses(self, hidden: dict[str, torch.Tensor], pairs: torch.Tensor) -> dict[str, torch.Tensor]:

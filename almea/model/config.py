@@ -1,7 +1,15 @@
 """Model configuration with the paper's defaults (Table 9, appendix F.3; spec sections 1-5)."""
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
+
+from almea.config_checks import check_bool, check_choice, check_int, check_number
+
+#: Modalities the model can encode: the graph plus every feature block (``almea.features``).
+MODEL_MODALITIES = ("graph", "relation", "attribute", "value", "visual", "name")
+JOINTS = ("concat", "sum")
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,30 @@ class ModelConfig:
     loss_weights: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
     """lambda_1..4 for L_SCL, L_DML, L_URL, L_JAL."""
 
+    def __post_init__(self) -> None:
+        owner = "ModelConfig"
+        for name, minimum in (("dim", 1), ("gat_layers", 0), ("gat_heads", 1), ("latent_batch", 1)):
+            check_int(owner, name, getattr(self, name), minimum)
+        check_number(owner, "dropout", self.dropout, 0.0, 1.0, open_high=True)
+        check_number(owner, "temperature", self.temperature, 0.0, open_low=True)
+        check_number(owner, "mask_rate", self.mask_rate, 0.0, 1.0, open_high=True)
+        check_choice(owner, "joint", self.joint, JOINTS)
+        for name in ("same_kg_negatives", "intra_modal", "use_lsl", "use_lsc", "impute"):
+            check_bool(owner, name, getattr(self, name))
+        if not isinstance(self.modalities, (tuple, list)) or not self.modalities:
+            raise ValueError(f"{owner}.modalities must be a non-empty tuple of names, got {self.modalities!r}")
+        for modality in self.modalities:
+            check_choice(owner, "modalities", modality, MODEL_MODALITIES)
+        if len(set(self.modalities)) != len(self.modalities):
+            raise ValueError(f"{owner}.modalities must not repeat a modality, got {self.modalities!r}")
+        if not isinstance(self.loss_weights, (tuple, list)) or len(self.loss_weights) != 4:
+            raise ValueError(f"{owner}.loss_weights must be 4 numbers (lambda_1..4), got {self.loss_weights!r}")
+        for weight in self.loss_weights:
+            check_number(owner, "loss_weights", weight, 0.0)
+        # JSON gives lists; tuples keep the frozen config hashable.
+        object.__setattr__(self, "modalities", tuple(self.modalities))
+        object.__setattr__(self, "loss_weights", tuple(self.loss_weights))
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -69,7 +101,18 @@ class TrainConfig:
     seed: int = 0
     """Seeds torch and numpy for a deterministic run."""
     device: str = field(default="auto")
-    """``auto`` picks CUDA when present, else CPU."""
+    """``auto`` picks CUDA when present, else ``cpu``, ``cuda`` or ``cuda:N``."""
+
+    def __post_init__(self) -> None:
+        owner = "TrainConfig"
+        for name, minimum in (("epochs", 0), ("batch_size", 1), ("eval_every", 0), ("seed", 0)):
+            check_int(owner, name, getattr(self, name), minimum)
+        if self.seed >= 2**32:
+            raise ValueError(f"{owner}.seed must be below 2**32 (numpy's seed range), got {self.seed!r}")
+        for name in ("lr", "round_lr"):
+            check_number(owner, name, getattr(self, name), 0.0, open_low=True)
+        if not isinstance(self.device, str) or not DEVICE_PATTERN.fullmatch(self.device):
+            raise ValueError(f"{owner}.device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

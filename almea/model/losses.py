@@ -48,12 +48,17 @@ class BatchSimilarities:
         return BatchSimilarities(combine("cross"), combine("same_source"), combine("same_target"), combine("extra"))
 
 
-def info_nce_from(sims: BatchSimilarities, temperature: float) -> torch.Tensor:
+def _weighted_mean(values: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    return values.mean() if weights is None else (values * weights).sum() / weights.sum()
+
+
+def info_nce_from(sims: BatchSimilarities, temperature: float, weights: torch.Tensor | None = None) -> torch.Tensor:
     """Symmetric contrastive alignment loss over B labelled pairs (section 3).
 
     Row i's positive is pair i's counterpart; negatives are the other counterparts and,
     when present, the other entities of the anchor's own KG in the batch (MCLEA's in-batch
     negatives from both KGs), plus ``extra`` hard negatives (e.g. rejected pairs) for sources.
+    ``weights`` (B,) weigh each pair's term (pseudo-labels may count less than answers).
     """
     b = sims.cross.shape[0]
     labels = torch.arange(b, device=sims.cross.device)
@@ -65,7 +70,7 @@ def info_nce_from(sims: BatchSimilarities, temperature: float) -> torch.Tensor:
             columns.append(same.masked_fill(self_mask, float("-inf")))
         if extra is not None:
             columns.append(extra)
-        return F.cross_entropy(torch.cat(columns, dim=1) / temperature, labels)
+        return _weighted_mean(F.cross_entropy(torch.cat(columns, dim=1) / temperature, labels, reduction="none"), weights)
 
     forward = one_direction(sims.cross, sims.same_source, sims.extra)
     return 0.5 * (forward + one_direction(sims.cross.t(), sims.same_target, None))
@@ -77,9 +82,10 @@ def info_nce(
     temperature: float,
     hard_negatives: torch.Tensor | None = None,
     same_kg: bool = True,
+    weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """:func:`info_nce_from` on the similarities of (B, d) ``source``/``target`` embeddings."""
-    return info_nce_from(BatchSimilarities.of(source, target, hard_negatives, same_kg), temperature)
+    return info_nce_from(BatchSimilarities.of(source, target, hard_negatives, same_kg), temperature, weights)
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

@@ -4,20 +4,26 @@ from almea.selection.ds3 import DS3Result, ds3_admm, ds3_objective, representati
 from almea.selection.ds3_reference import ds3_cvxpy
 from almea.selection.pool import CandidatePool, candidate_pool
 from almea.selection.strategies import (
+    SOLVERS,
     STRATEGIES,
+    DS3Selection,
     Selection,
     SelectionContext,
     degree_selection,
     ds3_selection,
+    make_strategy,
     most_confident_selection,
     random_selection,
+    strategy_parameters,
     uncertainty_selection,
 )
 
 __all__ = [
+    "SOLVERS",
     "STRATEGIES",
     "CandidatePool",
     "DS3Result",
+    "DS3Selection",
     "Selection",
     "SelectionContext",
     "candidate_pool",
@@ -28,9 +34,11 @@ __all__ = [
     "ds3_cvxpy",
     "ds3_objective",
     "ds3_selection",
+    "make_strategy",
     "most_confident_selection",
     "random_selection",
     "representatives",
     "sparsity_weight",
+    "strategy_parameters",
     "uncertainty_selection",
 ]

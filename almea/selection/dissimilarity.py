@@ -9,10 +9,7 @@ import math
 
 import torch
 
-from almea.evaluation.metrics import BLOCK_ELEMENTS as METRICS_BLOCK_ELEMENTS
-from almea.evaluation.metrics import rows_per_block
-
-BLOCK_ELEMENTS = METRICS_BLOCK_ELEMENTS
+from almea.evaluation.csls import rows_per_block
 
 
 def _squared_distances(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -65,7 +62,7 @@ def diversity_penalty(
     if len(labelled_source) == 0:
         return torch.ones(k, dtype=h_source.dtype, device=h_source.device)
     closest = torch.full((k,), torch.inf, dtype=h_source.dtype, device=h_source.device)
-    step = rows_per_block(k, BLOCK_ELEMENTS)
+    step = rows_per_block(k)
     for lo in range(0, len(labelled_source), step):
         d = (
             _squared_distances(h_source, labelled_source[lo : lo + step])

@@ -1,9 +1,8 @@
 """The candidate pool Q (spec section 6.1, eq. 3): mutual CSLS nearest neighbours.
 
-Every source is scored against every target by CSLS(s, t) = 2 cos(s, t) - r_T(s) - r_S(t)
-one block of rows at a time, so no dense |sources| x |targets| matrix is held: each block
-has at most ``BLOCK_ELEMENTS`` scores, and the column-wise best sources are kept as a
-running maximum across blocks.
+Every source is scored against every target by ``almea.evaluation.csls`` one block of rows
+at a time, so no dense |sources| x |targets| matrix is held; the column-wise best sources
+are kept as a running maximum across blocks.
 """
 from __future__ import annotations
 
@@ -13,10 +12,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from almea.evaluation.metrics import BLOCK_ELEMENTS as _METRICS_BLOCK
-from almea.evaluation.metrics import mean_topk_similarity, rows_per_block
-
-BLOCK_ELEMENTS = _METRICS_BLOCK
+from almea.evaluation.csls import csls_blocks, neighbourhood_means
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,8 +101,8 @@ def candidate_pool(
     device = embeddings.device
     emb = F.normalize(embeddings.float(), dim=1)
     src, tgt = emb[src_ids.to(device)], emb[tgt_ids.to(device)]
-    r_src = mean_topk_similarity(src, tgt, k)                        # (S,)
-    r_tgt = mean_topk_similarity(tgt, src, k)                        # (T,)
+    r_src = neighbourhood_means(src, tgt, k)                         # (S,)
+    r_tgt = neighbourhood_means(tgt, src, k)                         # (T,)
     ex_rows, ex_cols = _excluded_cells(src_ids.numpy(), tgt_ids.numpy(), exclude)
 
     n_src, n_tgt = len(src), len(tgt)
@@ -115,10 +111,8 @@ def candidate_pool(
     best_target = torch.empty(n_src, dtype=torch.long, device=device)
     col_best = torch.full((n_tgt,), -torch.inf, device=device)
     col_source = torch.full((n_tgt,), -1, dtype=torch.long, device=device)
-    step = rows_per_block(n_tgt, BLOCK_ELEMENTS)
-    for lo in range(0, n_src, step):
-        hi = min(lo + step, n_src)
-        csls = 2 * src[lo:hi] @ tgt.t() - r_src[lo:hi, None] - r_tgt[None, :]
+    for lo, csls in csls_blocks(src, tgt, r_src, r_tgt):
+        hi = lo + len(csls)
         a, b = np.searchsorted(ex_rows, [lo, hi])
         if b > a:
             rows = torch.as_tensor(ex_rows[a:b] - lo, device=device)

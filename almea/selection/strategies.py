@@ -1,13 +1,17 @@
-"""Selection strategies (spec 6.4-6.6), modAL style: plain functions with one signature
+"""Selection strategies (spec 6.4-6.6), modAL style: callables with one signature
 
     strategy(pool: CandidatePool, context: SelectionContext, n: int) -> Selection
 
 so DS3/ACS and the baselines are compared on equal terms and looked up by name in
-``STRATEGIES``. Every strategy returns at most n distinct pairs of the pool (the whole pool
-when n is larger), each with the figures that explain why it was chosen.
+``STRATEGIES``. A strategy owns its parameters: the baselines are plain functions with
+none, DS3 is a small frozen dataclass whose fields (alpha, sigma, diversity, solver) are
+checked when it is built; ``make_strategy(name, **parameters)`` gives a configured one.
+Every strategy returns at most n distinct pairs of the pool (the whole pool when n is
+larger), each with the figures that explain why it was chosen.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -16,6 +20,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from almea.config_checks import check_bool, check_choice, check_number
 from almea.selection.dissimilarity import dissimilarity_matrix, diversity_penalty, sparsity_weight
 from almea.selection.ds3 import ds3_admm, representatives
 from almea.selection.pool import CandidatePool
@@ -35,14 +40,6 @@ class SelectionContext:
     """(N,) int64 entity degrees in their own KG (the degree baseline)."""
     rng: np.random.Generator
     """Randomness of the random baseline; seed it for reproducible picks."""
-    alpha: float = 0.35
-    """DS3 sparsity: lambda = alpha ||A||_F / sqrt(K) (B.3); 0.35 at 20% seeds on FB-DB."""
-    sigma: float = 3.0
-    """Largest diversity penalty (eq. 7), given to candidates sitting on labelled pairs."""
-    use_diversity: bool = True
-    """Penalise candidates near labelled pairs (eqs. 6-7); False gives plain DS3."""
-    solver: str = "admm"
-    """DS3 solver: "admm" (any size, on the embeddings' device) or "cvxpy" (small K, checks)."""
 
     def __post_init__(self) -> None:
         if self.embeddings.ndim != 2:
@@ -56,8 +53,6 @@ class SelectionContext:
         object.__setattr__(self, "degree", np.asarray(self.degree, dtype=np.int64))
         if self.degree.shape != (len(self.embeddings),):
             raise ValueError(f"degree must have one entry per entity ({len(self.embeddings)}), got {self.degree.shape}")
-        if self.solver not in SOLVERS:
-            raise ValueError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,36 +122,59 @@ def _pair_embeddings(embeddings: torch.Tensor, pairs: np.ndarray) -> tuple[torch
     return F.normalize(embeddings[ids[:, 0]].float(), dim=1), F.normalize(embeddings[ids[:, 1]].float(), dim=1)
 
 
-@torch.no_grad()
-def ds3_selection(pool: CandidatePool, context: SelectionContext, n: int) -> Selection:
+@dataclass(frozen=True)
+class DS3Selection:
     """DS3/ACS (spec 6.2-6.5): representatives of the pool by eq. 8, diversity-penalised.
 
     Representatives come first, by row norm of Z; when there are fewer than ``n`` the
     rest is filled from the pool in confidence order.
     """
-    started = time.perf_counter()
-    if len(pool) == 0 or n == 0:
-        return _selection(pool, np.zeros(0, np.int64), n, "ds3", started)
-    h_source, h_target = _pair_embeddings(context.embeddings, pool.pairs)
-    A = dissimilarity_matrix(h_source, h_target)
-    if context.use_diversity and len(context.labelled):
-        l_source, l_target = _pair_embeddings(context.embeddings, context.labelled)
-        D = diversity_penalty(h_source, h_target, l_source, l_target, context.sigma)
-    else:
-        D = torch.ones(len(pool), dtype=A.dtype, device=A.device)
-    lam = sparsity_weight(A, context.alpha)
-    if context.solver == "admm":
-        result = ds3_admm(A, D, lam)
-        chosen, row_weight = representatives(result), result.row_norms()
-    else:
-        from almea.selection.ds3_reference import ds3_cvxpy
 
-        Z = torch.from_numpy(ds3_cvxpy(A, D, lam))
-        chosen, row_weight = representatives(Z), torch.linalg.vector_norm(Z, dim=1)
-    rest = np.setdiff1d(np.arange(len(pool)), chosen)               # ascending = confidence order
-    row_weight = row_weight.double().cpu().numpy()
-    diversity = D.double().cpu().numpy()
-    return _selection(pool, np.concatenate([chosen, rest]), n, "ds3", started, diversity, row_weight)
+    alpha: float = 0.35
+    """DS3 sparsity: lambda = alpha ||A||_F / sqrt(K) (B.3); 0.35 at 20% seeds on FB-DB
+    (the paper explores 0.1 to 1); larger alpha gives fewer representatives."""
+    sigma: float = 3.0
+    """Largest diversity penalty (eq. 7), given to candidates sitting on labelled pairs."""
+    use_diversity: bool = True
+    """Penalise candidates near labelled pairs (eqs. 6-7); False gives plain DS3."""
+    solver: str = "admm"
+    """DS3 solver: "admm" (any size, on the embeddings' device) or "cvxpy" (small K, checks)."""
+
+    def __post_init__(self) -> None:
+        check_number("ds3", "alpha", self.alpha, 0.0, open_low=True)
+        check_number("ds3", "sigma", self.sigma, 1.0)
+        check_bool("ds3", "use_diversity", self.use_diversity)
+        check_choice("ds3", "solver", self.solver, SOLVERS)
+
+    @torch.no_grad()
+    def __call__(self, pool: CandidatePool, context: SelectionContext, n: int) -> Selection:
+        started = time.perf_counter()
+        if len(pool) == 0 or n == 0:
+            return _selection(pool, np.zeros(0, np.int64), n, "ds3", started)
+        h_source, h_target = _pair_embeddings(context.embeddings, pool.pairs)
+        A = dissimilarity_matrix(h_source, h_target)
+        if self.use_diversity and len(context.labelled):
+            l_source, l_target = _pair_embeddings(context.embeddings, context.labelled)
+            D = diversity_penalty(h_source, h_target, l_source, l_target, self.sigma)
+        else:
+            D = torch.ones(len(pool), dtype=A.dtype, device=A.device)
+        lam = sparsity_weight(A, self.alpha)
+        if self.solver == "admm":
+            result = ds3_admm(A, D, lam)
+            chosen, row_weight = representatives(result), result.row_norms()
+        else:
+            from almea.selection.ds3_reference import ds3_cvxpy
+
+            Z = torch.from_numpy(ds3_cvxpy(A, D, lam))
+            chosen, row_weight = representatives(Z), torch.linalg.vector_norm(Z, dim=1)
+        rest = np.setdiff1d(np.arange(len(pool)), chosen)               # ascending = confidence order
+        row_weight = row_weight.double().cpu().numpy()
+        diversity = D.double().cpu().numpy()
+        return _selection(pool, np.concatenate([chosen, rest]), n, "ds3", started, diversity, row_weight)
+
+
+ds3_selection = DS3Selection()
+"""DS3 with the paper's parameters."""
 
 
 def random_selection(pool: CandidatePool, context: SelectionContext, n: int) -> Selection:
@@ -194,3 +212,25 @@ STRATEGIES: dict[str, Strategy] = {
     "uncertainty": uncertainty_selection,
     "degree": degree_selection,
 }
+
+
+def strategy_parameters(name: str) -> tuple[str, ...]:
+    """Names of the parameters strategy ``name`` owns (none for the plain-function baselines)."""
+    check_choice("selection", "strategy", name, tuple(STRATEGIES))
+    strategy = STRATEGIES[name]
+    return tuple(f.name for f in dataclasses.fields(strategy)) if dataclasses.is_dataclass(strategy) else ()
+
+
+def make_strategy(name: str, **parameters: object) -> Strategy:
+    """Strategy ``name`` with ``parameters`` replacing its defaults, checked on the spot.
+
+    A parameter the strategy does not own is an error rather than silently ignored, so
+    ``make_strategy("random", alpha=0.5)`` or a misspelt ``alpah`` fails before any round.
+    """
+    known = strategy_parameters(name)
+    unknown = sorted(set(parameters) - set(known))
+    if unknown:
+        takes = f"takes only {', '.join(known)}" if known else "takes no parameters"
+        raise ValueError(f"strategy {name!r} {takes}; got unknown {', '.join(unknown)}")
+    strategy = STRATEGIES[name]
+    return dataclasses.replace(strategy, **parameters) if parameters else strategy

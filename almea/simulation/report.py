@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from almea.atomic_write import write_atomically
 
 METRICS = ("l2r_hits@1", "l2r_hits@10", "l2r_mrr", "r2l_hits@1", "r2l_mrr")
 RUN_KEYS = ("budget", "strategy")
@@ -92,7 +93,5 @@ def write_report(runs: list[tuple[dict, list[dict]]], out: Path) -> dict[str, Pa
         "learning_curves.html": learning_curve_figure(curves).to_html(include_plotlyjs=True, full_html=True),
     }
     for name, text in files.items():
-        tmp = paths[name].with_suffix(paths[name].suffix + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, paths[name])
+        write_atomically(paths[name], text)
     return paths

@@ -12,7 +12,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -22,7 +21,11 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from almea.active import ActiveLearner, GoldOracle, LearnerConfig, parse_budget
+from almea.active.self_training import PseudoLabels, SelfTrainingConfig, answer_calibrator, without_entities
+from almea.alignment import Calibrator
+from almea.atomic_write import write_atomically
 from almea.data.kg_pair import KGPair
+from almea.simulation.quality import alignment_quality
 from almea.training.pipeline import peak_memory_mb
 from almea.training.split import split_links
 from almea.training.trainer import seed_everything
@@ -66,17 +69,16 @@ class SimulationConfig:
 
     @property
     def name(self) -> str:
-        """A folder name for the run, e.g. ``15%+1%x5-ds3-s0``."""
-        return f"{self.budget.replace(' ', '')}-{self.strategy}-s{self.seed}"
+        """A folder name for the run, e.g. ``15%+1%x5-ds3-s0`` (``-st`` with self-training)."""
+        suffix = "-st" if self.learner.self_training.enabled else ""
+        return f"{self.budget.replace(' ', '')}-{self.strategy}-s{self.seed}{suffix}"
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomically(path, json.dumps(data, indent=1))
 
 
 def _pairs(rows: list) -> np.ndarray:
@@ -92,6 +94,9 @@ class _State:
     labelled: list[list[int]] = field(default_factory=list)
     answered: list[list[int]] = field(default_factory=list)
     rejected: list[list[int]] = field(default_factory=list)
+    answers: list[list[float]] = field(default_factory=list)
+    """Self-training: (source, target, csls, margin, accepted, audit) of every answer, scored
+    when it was proposed (what the calibrator learns from)."""
     done: bool = False
 
     @classmethod
@@ -119,6 +124,7 @@ class Simulation:
         self.budget = parse_budget(config.budget)
         self.split = split_links(pair.links, config.test_ratio, config.seed)
         self.oracle = GoldOracle(pair.links, config.error_rate, config.accept_all, config.seed)
+        self._carried: PseudoLabels | None = None
 
     def run(self) -> list[dict]:
         """Run (or finish) the schedule; returns one metrics row per round (0 = base).
@@ -152,13 +158,17 @@ class Simulation:
             self._train_round(learner, state, index, proposal)
             learner.save(checkpoint)
             _write_json(self.folder / STATE_FILE, asdict(state))
+        if self.self_training.enabled:
+            state.rows[-1].update(alignment_quality(
+                learner, _pairs(state.labelled), _pairs(state.rejected), self._calibrator(state), self.split.test))
         state.done = True
         _write_json(self.folder / STATE_FILE, asdict(state))
         return state.rows
 
     def warm_key(self) -> str:
         """What round 0 depends on: not the strategy, so runs that differ only in it share it."""
-        learner = {k: v for k, v in self.config.learner.to_dict().items() if k != "selection"}
+        skip = {"selection"} | ({"self_training"} if not self.config.refine_epochs else set())
+        learner = {k: v for k, v in self.config.learner.to_dict().items() if k not in skip}
         config = self.config
         inputs = [self.budget.base, config.seed, config.test_ratio, config.warm_epochs, config.refine_epochs, learner,
                   self.pair.name, len(self.pair.links)]
@@ -178,8 +188,7 @@ class Simulation:
         self._train_round(learner, state, 0, {})
         learner.save(checkpoint)
         shared.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(checkpoint, shared / (CHECKPOINT_FILE + ".tmp"))
-        os.replace(shared / (CHECKPOINT_FILE + ".tmp"), shared / CHECKPOINT_FILE)
+        write_atomically(shared / CHECKPOINT_FILE, checkpoint.read_bytes())
         _write_json(shared / ROW_FILE, state.rows[0])              # written last: marks the copy complete
 
     def _propose(self, learner: ActiveLearner, state: _State, index: int) -> dict:
@@ -187,10 +196,23 @@ class Simulation:
         n = self.budget.batch_size(self.split.n_links)
         rng = np.random.default_rng([self.config.seed, index])
         started = time.perf_counter()
-        selection = learner.select(n, _pairs(state.labelled), _pairs(state.answered), self.split.test, rng, self.config.strategy)
+        labelled, answered = _pairs(state.labelled), _pairs(state.answered)
+        if self.self_training.enabled:
+            table = learner.score_table(learner.embeddings(), labelled, _pairs(state.rejected))
+            calibrator = self._calibrator(state)
+            pseudo = learner.pseudo_labels(table, calibrator, self.split.test)
+            selection, audit = learner.select_verified(table, calibrator, pseudo.threshold, n, labelled, answered,
+                                                       self.split.test, rng, self.config.strategy)
+            self._carried = without_entities(pseudo, selection.pairs)
+        else:
+            selection = learner.select(n, labelled, answered, self.split.test, rng, self.config.strategy)
+            audit = np.zeros(len(selection), dtype=bool)
         seconds = time.perf_counter() - started
         accept = self.oracle.answer(selection.pairs, index)
         gold = self.oracle.is_gold(selection.pairs)
+        if self.self_training.enabled:
+            csls, margin = table.score(selection.pairs)
+            state.answers += np.column_stack([selection.pairs, csls, margin, accept, audit]).tolist()
         state.labelled += selection.pairs[accept].tolist()
         state.rejected += selection.pairs[~accept].tolist()
         state.answered += selection.pairs.tolist()
@@ -199,24 +221,60 @@ class Simulation:
             "accepted": int(accept.sum()),
             "precision": float(gold.mean()) if len(gold) else 0.0,
             "wrong_labels": int((accept & ~gold).sum()),
+            "audited": int(audit.sum()),
+            "audit_precision": float(gold[audit].mean()) if audit.any() else None,
             "select_seconds": seconds,
             "strategy_seconds": selection.seconds,
         }
 
+    @property
+    def self_training(self) -> SelfTrainingConfig:
+        return self.config.learner.self_training
+
+    def _calibrator(self, state: _State) -> Calibrator:
+        return answer_calibrator(np.asarray(state.answers), self.self_training)
+
     def _schedule(self, index: int) -> list[tuple[int, bool]]:
         """(epochs, refine) stages of round ``index``: round 0 is T_warm at the base learning
-        rate, then any refine epochs; every later round is T_inter at the round rate."""
-        if index == 0:
-            return [(self.config.warm_epochs, False), (self.config.refine_epochs, True)]
-        return [(self.config.round_epochs, True)]
+        rate, then any refine epochs; every later round is T_inter at the round rate. Under
+        self-training the refine epochs come in T_inter chunks, each with fresh pseudo-labels,
+        as the rounds of an active run get them."""
+        if index > 0:
+            return [(self.config.round_epochs, True)]
+        refine = self.config.refine_epochs
+        if not self.self_training.enabled or not refine:
+            return [(self.config.warm_epochs, False), (refine, True)]
+        chunk = max(1, self.config.round_epochs)
+        return [(self.config.warm_epochs, False)] + [(min(chunk, refine - lo), True) for lo in range(0, refine, chunk)]
+
+    def _pseudo(self, learner: ActiveLearner, state: _State) -> tuple[np.ndarray, dict]:
+        """Pseudo-labels from the current model, and what to record of them. A round reuses the
+        ones its selection scored (same model; pairs touching the just-answered entities
+        dropped), which saves a second pass over all entity pairs; a base-only run scores anew."""
+        pseudo, self._carried = self._carried, None
+        if pseudo is None:
+            table = learner.score_table(learner.embeddings(), _pairs(state.labelled), _pairs(state.rejected))
+            pseudo = learner.pseudo_labels(table, self._calibrator(state), self.split.test)
+        gold = self.oracle.is_gold(pseudo.pairs)
+        test_entities = np.isin(pseudo.pairs, self.split.test).any(axis=1)
+        return pseudo.pairs, {
+            "pseudo_labels": len(pseudo),
+            "pseudo_precision": float(gold.mean()) if len(pseudo) else None,
+            "pseudo_test_share": float(test_entities.mean()) if len(pseudo) else None,
+            "pseudo_threshold": None if np.isnan(pseudo.threshold) else pseudo.threshold,
+        }
 
     def _train_round(self, learner: ActiveLearner, state: _State, index: int, proposal: dict) -> None:
         """Train warm from the current weights, evaluate on the fixed test set, record a row."""
         seed_everything(self.config.seed * 1000 + index)
         started = time.perf_counter()
+        pseudo_row: dict = {}
         for epochs, refine in self._schedule(index):
+            pseudo = None
+            if epochs and refine and self.self_training.enabled:
+                pseudo, pseudo_row = self._pseudo(learner, state)
             if epochs:
-                learner.train(_pairs(state.labelled), epochs, _pairs(state.rejected), refine=refine)
+                learner.train(_pairs(state.labelled), epochs, _pairs(state.rejected), refine=refine, pseudo=pseudo)
         trained = time.perf_counter()
         metrics = learner.evaluate(self.split.test)
         state.rows.append({
@@ -232,4 +290,5 @@ class Simulation:
             "peak_memory_mb": peak_memory_mb(),
             **{f"{direction}_{name}": value for direction in ("l2r", "r2l") for name, value in metrics[direction].items()},
             "modality_weights": learner.modality_weights(),
+            **pseudo_row,
         })

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from almea.atomic_write import write_atomically
 from almea.evaluation import alignment_metrics
 from almea.model.almea import ALMEA
 from almea.model.config import TrainConfig
@@ -22,6 +23,19 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+@dataclass(frozen=True)
+class EpochCheckpoint:
+    """Save the trainer to ``path`` after every ``every`` epochs of a ``fit`` (long jobs: a
+    killed process loses at most ``every`` epochs)."""
+
+    path: Path
+    every: int
+
+    def __post_init__(self) -> None:
+        if isinstance(self.every, bool) or not isinstance(self.every, int) or self.every < 1:
+            raise ValueError(f"EpochCheckpoint.every must be an integer >= 1, got {self.every!r}")
 
 
 @dataclass
@@ -45,6 +59,8 @@ class Trainer:
         self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
         self.epoch = 0
         self.history = History()
+        self.epoch_checkpoint: EpochCheckpoint | None = None
+        """Where and how often ``fit`` saves mid-run, so a killed run resumes there (None: never)."""
 
     def fit(
         self,
@@ -54,6 +70,7 @@ class Trainer:
         hard_negatives: np.ndarray | None = None,
         on_epoch: Callable[[int, int], None] | None = None,
         lr: float | None = None,
+        weights: np.ndarray | None = None,
     ) -> History:
         """Train ``epochs`` more epochs (warm: continues from the current weights) at Adam rate
         ``lr`` (default: the config's base rate; set on every call, never inherited).
@@ -62,12 +79,13 @@ class Trainer:
         rejected pairs); those that are also targets of ``train_pairs`` are dropped, since a
         target rejected with one source may be accepted with another and must not be its own
         positive's negative. ``on_epoch(done, epochs)`` is called after each epoch (a worker's
-        progress report).
+        progress report). ``weights`` (L,) weigh each pair's alignment loss (pseudo-labels).
         """
         epochs = self.config.epochs if epochs is None else epochs
         for group in self.optimizer.param_groups:
             group["lr"] = self.config.lr if lr is None else lr
         pairs = torch.as_tensor(train_pairs, dtype=torch.long, device=self.device)
+        pair_weights = None if weights is None else torch.as_tensor(weights, dtype=torch.float32, device=self.device)
         if hard_negatives is not None:
             hard_negatives = np.setdiff1d(hard_negatives, np.asarray(train_pairs).reshape(-1, 2)[:, 1])
         negatives = None if hard_negatives is None or len(hard_negatives) == 0 else torch.as_tensor(
@@ -76,7 +94,7 @@ class Trainer:
         bar = tqdm(range(epochs), desc="train", disable=not self.progress, leave=False)
         for done in bar:
             started = time.perf_counter()
-            terms = self._epoch(pairs, negatives)
+            terms = self._epoch(pairs, negatives, pair_weights)
             self.history.epoch_seconds.append(time.perf_counter() - started)
             self.history.losses.append(terms)
             self.epoch += 1
@@ -84,17 +102,19 @@ class Trainer:
             every = self.config.eval_every
             if test_pairs is not None and every and self.epoch % every == 0:
                 self.history.evaluations.append(self.evaluate(test_pairs))
+            if self.epoch_checkpoint is not None and (done + 1) % self.epoch_checkpoint.every == 0:
+                self.save(self.epoch_checkpoint.path)
             if on_epoch is not None:
                 on_epoch(done + 1, epochs)
         return self.history
 
-    def _epoch(self, pairs: torch.Tensor, negatives: torch.Tensor | None) -> dict[str, float]:
+    def _epoch(self, pairs: torch.Tensor, negatives: torch.Tensor | None, weights: torch.Tensor | None) -> dict[str, float]:
         self.model.train()
         totals: dict[str, float] = {}
         order = torch.randperm(len(pairs), device=self.device)
         for lo in range(0, len(pairs), self.config.batch_size):
-            batch = pairs[order[lo : lo + self.config.batch_size]]
-            terms = self.model.losses(self.inputs, batch, negatives)
+            rows = order[lo : lo + self.config.batch_size]
+            terms = self.model.losses(self.inputs, pairs[rows], negatives, None if weights is None else weights[rows])
             loss = sum(terms.values())
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -112,18 +132,13 @@ class Trainer:
 
     def save(self, path: Path) -> None:
         """Weights, optimiser state and configs; plain tensors and builtins only."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        torch.save(
-            {
-                "model": self.model.state_dict(),
-                "optimizer": self.optimizer.state_dict(),
-                "model_config": self.model.config.to_dict(),
-                "epoch": self.epoch,
-            },
-            tmp,
-        )
-        tmp.replace(path)
+        state = {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "model_config": self.model.config.to_dict(),
+            "epoch": self.epoch,
+        }
+        write_atomically(path, lambda file: torch.save(state, file))
 
     def load(self, path: Path) -> None:
         """Warm start from a checkpoint written by :meth:`save` (never unpickles objects)."""

@@ -4,9 +4,8 @@ The launcher runs a stand-in command (the real one trains a 300-d model); the fi
 experiment is filled by calling the simulation directly with a 32-d model."""
 from __future__ import annotations
 
+import fcntl
 import shutil
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,29 +17,34 @@ from almea.model.config import ModelConfig
 from almea.simulation import Simulation, SimulationConfig, write_report
 from annotate import experiments
 from annotate.experiments import (
+    LOCK,
     Experiment,
     ExperimentSpec,
     compare_frames,
+    experiments_dir,
     launch_experiment,
     list_experiments,
     log_tail,
     open_experiment,
     planned_runs,
 )
+from annotate.processes import holding
 
 TINY_LEARNER = LearnerConfig(features=FeatureConfig(images=False), model=ModelConfig(dim=32, latent_batch=64))
 
 
-def stand_in(script: str):
-    """A ``simulate_command`` that runs ``script`` with the output folder as argv[1]."""
-    return lambda spec, out: [sys.executable, "-c", script, str(out)]
+def stand_in(script: str, argument: Path | None = None):
+    """A ``simulate_command`` that runs ``script`` with ``argument`` (default: the output
+    folder) as argv[1]."""
+    return lambda spec, out: ["-c", script, str(out if argument is None else argument)]
 
 
-def wait_until_stopped(name: str, home: Path) -> Experiment:
-    deadline = time.monotonic() + 20
-    while (experiment := open_experiment(name, home)).status == "running" and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return experiment
+def wait_until_stopped(name: str, home: Path | None = None) -> Experiment:
+    """The experiment once its process has exited: blocks on the lock the process holds for
+    its whole life, so there is no poll interval to race (pytest-timeout bounds a hang)."""
+    with open(experiments_dir(home) / name / LOCK, "ab") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    return open_experiment(name, home)
 
 
 @pytest.fixture(scope="session")
@@ -102,17 +106,22 @@ def test_planned_runs_follow_the_simulate_command(tmp_path: Path) -> None:
         ("15%+1%x5-ds3-s0", 6), ("15%+1%x5-ds3-s1", 6), ("15%+1%x5-degree-s0", 6), ("15%+1%x5-degree-s1", 6),
         ("20%-random-s0", 1), ("20%-random-s1", 1)]
     command = experiments.simulate_command(spec(tmp_path, alpha=0.5), tmp_path / "out")
-    assert command[1:4] == ["-m", "almea", "simulate"]
+    assert command[:3] == ["-m", "almea", "simulate"]
     assert command[command.index("--alpha") + 1] == "0.5"
     assert command[command.index("--out") + 1] == str(tmp_path / "out")
 
 
-def test_launch_runs_in_the_background_and_logs(home: Path, dataset, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.timeout(60)
+def test_launch_runs_in_the_background_and_logs(home: Path, dataset, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    gate = tmp_path / "gate"                     # the stand-in waits until the test opens it
     monkeypatch.setattr(experiments, "simulate_command", stand_in(
-        "import os, sys, time; print('session', os.getsid(0) == os.getpid(), flush=True); time.sleep(0.5)"))
-    experiment = launch_experiment("bg", spec(dataset[0]), home)
-    assert experiment.status == "running" and experiment.progress == 0.0
-    assert [(r.name, r.rounds_done, r.rounds_planned) for r in experiment.runs] == [("20%+10%x1-ds3-s0", 0, 2)]
+        "import fcntl, os, sys; print('session', os.getsid(0) == os.getpid(), flush=True); "
+        "fcntl.flock(open(sys.argv[1], 'ab'), fcntl.LOCK_EX)", gate))
+    with holding(gate):
+        experiment = launch_experiment("bg", spec(dataset[0]), home)
+        assert experiment.status == "running" and experiment.progress == 0.0
+        assert [(r.name, r.rounds_done, r.rounds_planned) for r in experiment.runs] == [("20%+10%x1-ds3-s0", 0, 2)]
     stopped = wait_until_stopped("bg", home)
     assert stopped.status == "stopped"                                      # ended without a report
     assert log_tail(stopped) == "session True"

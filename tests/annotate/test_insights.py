@@ -1,5 +1,8 @@
-"""Insights: the worker's selection map, modality weights, learning curve and selection quality."""
+"""Insights: the worker's selection map (and maps that cannot be read), modality weights,
+learning curve and selection quality."""
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
@@ -8,18 +11,16 @@ from annotate.insights import (
     IDLE_SECONDS,
     NOT_PROPOSED,
     UNANSWERED,
-    SelectionMap,
     agreement_frame,
     clicked_proposal,
     decision_time_summary,
     decision_times_frame,
     learning_curve_frame,
-    map_path,
     modality_weights_frame,
     round_precision_frame,
-    selection_map,
     selection_map_frame,
 )
+from annotate.selection_map import SelectionMap, SelectionMapError, map_path, selection_map
 from annotate.service import AnnotationProject
 from annotate.worker import run_jobs
 from storage import ProjectStore
@@ -62,6 +63,30 @@ def test_a_map_round_trips_through_its_file(tmp_path) -> None:
     loaded = SelectionMap.load(tmp_path / "maps" / "map-v7.npz")
     assert loaded.chosen.tolist() == [True, False] and np.array_equal(loaded.labelled, shown.labelled)
     assert list((tmp_path / "maps").iterdir()) == [tmp_path / "maps" / "map-v7.npz"]
+
+
+@pytest.mark.parametrize("tamper, problem", [
+    (lambda path: path.write_bytes(b"not a zip file"), "not a readable map"),
+    (lambda path: path.write_bytes(path.read_bytes()[:200]), "not a readable map"),
+    (lambda path: np.savez(path, pairs=np.zeros((3, 2), np.int64)), "are missing"),
+    (lambda path: _rewrite(path, xy=np.zeros((1, 2), np.float32)), "xy has shape (1, 2)"),
+    (lambda path: _rewrite(path, pairs=np.full((len(np.load(path)["pairs"]), 2), 10**9)), "not entities"),
+    (lambda path: _rewrite(path, chosen=np.zeros(len(np.load(path)["pairs"]), np.float32)), "expected bool"),
+    (lambda path: _rewrite(path, pairs=np.array([{"x": 1}], dtype=object)), "not a readable map"),   # a pickle
+])
+def test_an_unreadable_map_is_refused_with_its_problem(project: AnnotationProject, tamper, problem: str) -> None:
+    path = map_path(project.folder, 1)
+    tamper(path)
+    with pytest.raises(SelectionMapError, match=re.escape(problem)) as refused:
+        selection_map_frame(project, 1)
+    assert refused.value.path == path and len(str(refused.value)) < 400
+
+
+def _rewrite(path, **arrays: np.ndarray) -> None:
+    """The map in ``path`` with some arrays replaced (a tampered file)."""
+    with np.load(path) as stored:
+        kept = {name: stored[name] for name in stored.files}
+    np.savez(path, **{**kept, **arrays})
 
 
 def test_map_frame_colours_the_selection_by_answer(project: AnnotationProject) -> None:

@@ -2,23 +2,43 @@
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from almea.data.errors import DataFormatError
+from almea.training.trainer import Trainer
+from annotate.jobs import LOCK_FILE, start_worker, worker_lock, worker_running
 from annotate.project_data import project_data
 from annotate.service import AnnotationProject, create_project, list_projects
-from annotate.worker import LOCK_FILE, run_jobs, worker_lock, worker_running
+from annotate.worker import run_jobs
 from tests.annotate.conftest import TINY
+from tests.annotate.stalling_worker import STOPPED_AT
+
+ROOT = Path(__file__).resolve().parents[2]
+TRAINER_EPOCH = Trainer._epoch
+RESUMABLE = replace(TINY, round_epochs=4, checkpoint_every=2)
+"""Rounds long enough to leave an epoch checkpoint halfway."""
+
+
+@pytest.fixture
+def resumable(home: Path) -> AnnotationProject:
+    """A trained project (first round open) whose rounds train 4 epochs, checkpointed every 2."""
+    folder = next(home.glob("demo-*"))
+    project = create_project("resumable", {"folder": str(folder), "layout": "images"}, RESUMABLE,
+                             gold_seed_ratio=0.3, home=home, start=False)
+    project.store.create_job("train", {"round_id": None})
+    run_jobs(project.folder)
+    yield project
+    project.close()
 
 
 def test_first_round_is_proposed_with_evidence(project: AnnotationProject) -> None:
@@ -108,25 +128,99 @@ def _retrain_base(project: AnnotationProject) -> Path:
     return path
 
 
-def test_a_killed_worker_leaves_labels_and_its_job_failed(project: AnnotationProject, monkeypatch) -> None:
+@pytest.mark.timeout(300)
+def test_a_killed_worker_leaves_labels_and_its_job_failed(resumable: AnnotationProject, monkeypatch) -> None:
+    """The worker is killed at a known point (just after its first epoch checkpoint, signalled
+    through a pipe), and the service notices by itself: no poll interval, no other worker."""
+    project = resumable
     monkeypatch.setattr(AnnotationProject, "ensure_worker", lambda self: False)
     first = project.next_pair("ann").proposal
     project.decide("ann", first.id, "accept")
     job = project.close_round()
-    log = open(project.folder / "worker.log", "ab")
-    worker = subprocess.Popen([sys.executable, "-m", "annotate.worker", str(project.folder)], stdout=log, stderr=log,
-                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
-    deadline = time.time() + 120
-    while project.store.get_job(job.id).status != "running" and time.time() < deadline:
-        time.sleep(0.2)
-    assert worker_running(project.folder)
+    read, write = os.pipe()
+    with open(project.folder / "worker.log", "ab") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "tests.annotate.stalling_worker", str(project.folder), str(write)],
+            stdout=log, stderr=log, pass_fds=(write,), cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    os.close(write)
+    stopped = os.read(read, 1)                    # blocks until the worker reaches that point (or exits)
+    os.close(read)
+    assert stopped == STOPPED_AT, f"the worker exited first: {(project.folder / 'worker.log').read_text()[-2000:]}"
+    progress = project.progress()
+    assert progress.worker_alive and progress.job.status == "running"
     worker.send_signal(signal.SIGKILL)
     worker.wait()
-    assert not worker_running(project.folder)
-    time.sleep(0.05)
-    [stale] = project.store.fail_stale_jobs(max_silence_seconds=0.01)
-    assert stale.id == job.id and project.store.get_job(job.id).status == "failed"
+    progress = project.progress()
+    assert progress.job.id == job.id and progress.job.status == "failed" and not progress.worker_alive
+    assert f"pid {worker.pid}" in progress.job.error and "stopped during this job" in progress.job.error
     assert [(d.answer, d.proposal_id) for d in project.store.decision_log()] == [("accept", first.id)]
+    assert len(list(project.store.checkpoints_dir.glob(f"job-{job.id}-*.pt"))) == 1
+
+
+def _count_epochs(monkeypatch, crash_after: int | None = None) -> list[int]:
+    """Trainer epochs run from now on (the trainer's epoch before each); with ``crash_after``,
+    the process "runs out of memory" once that many have run."""
+    ran: list[int] = []
+
+    def counted(self: Trainer, *args):
+        if len(ran) == crash_after:
+            raise MemoryError("out of memory")
+        ran.append(self.epoch)
+        return TRAINER_EPOCH(self, *args)
+
+    monkeypatch.setattr(Trainer, "_epoch", counted)
+    return ran
+
+
+def test_retry_restarts_the_worker_and_resumes_from_the_epoch_checkpoint(resumable: AnnotationProject,
+                                                                          monkeypatch) -> None:
+    project = resumable
+    starts: list[bool] = []
+    monkeypatch.setattr(AnnotationProject, "ensure_worker", lambda self: starts.append(True) or True)
+    project.decide("ann", project.next_pair("ann").proposal.id, "accept")
+    job = project.close_round()
+    base = project.store.latest_checkpoint().metrics["epochs"]
+    _count_epochs(monkeypatch, crash_after=3)
+    run_jobs(project.folder)
+    assert project.store.get_job(job.id).status == "failed" and "out of memory" in project.store.get_job(job.id).error
+    assert project.retry(job.id).status == "queued" and len(starts) == 2           # close, then retry
+    ran = _count_epochs(monkeypatch)
+    run_jobs(project.folder)
+    assert project.store.get_job(job.id).status == "done", project.store.get_job(job.id).error
+    assert ran == [base + 2, base + 3]                                  # epochs 1-2 came from the checkpoint
+    assert project.store.latest_checkpoint().metrics["epochs"] == base + RESUMABLE.round_epochs
+    assert not list(project.store.checkpoints_dir.glob("job-*.pt"))
+
+
+def test_an_unusable_epoch_checkpoint_means_training_the_job_again(resumable: AnnotationProject, monkeypatch,
+                                                                    capsys) -> None:
+    project = resumable
+    monkeypatch.setattr(AnnotationProject, "ensure_worker", lambda self: False)
+    job = project.close_round()
+    base = project.store.latest_checkpoint()
+    (project.store.checkpoints_dir / f"job-{job.id}-from-v{base.model_version}.pt").write_bytes(b"torn")
+    ran = _count_epochs(monkeypatch)
+    run_jobs(project.folder)
+    assert project.store.get_job(job.id).status == "done" and len(ran) == RESUMABLE.round_epochs
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_a_started_worker_counts_as_running_from_its_first_instant(project: AnnotationProject) -> None:
+    assert start_worker(project.folder)              # nothing queued: it starts, finds no job, exits
+    assert worker_running(project.folder) and not start_worker(project.folder)
+    with open(project.folder / LOCK_FILE, "ab") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)              # returns once the worker process has exited
+    assert not worker_running(project.folder)
+
+
+def test_a_round_whose_pairs_were_all_skipped_closes_and_retrains(project: AnnotationProject, monkeypatch) -> None:
+    monkeypatch.setattr(AnnotationProject, "ensure_worker", lambda self: False)
+    while (card := project.next_pair("ann")) is not None:
+        project.decide("ann", card.proposal.id, "skip")
+    assert project.store.get_round(1).status == "closed"
+    job = project.progress().job
+    assert job.status == "queued" and job.params == {"round_id": 1}
+    assert [d.answer for d in project.store.decision_log()] == ["skip"] * TINY.batch_size
 
 
 def test_one_worker_per_project(project: AnnotationProject) -> None:

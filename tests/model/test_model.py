@@ -156,7 +156,7 @@ def test_training_is_deterministic(inputs, demo_pair) -> None:
 def test_a_rejected_target_later_accepted_is_not_its_own_negative(inputs, demo_pair, monkeypatch) -> None:
     trainer = Trainer(ALMEA(SMALL, inputs), inputs, TrainConfig(epochs=1, batch_size=64), progress=False)
     seen = []
-    monkeypatch.setattr(trainer, "_epoch", lambda pairs, negatives: seen.append(negatives) or {"loss": 0.0})
+    monkeypatch.setattr(trainer, "_epoch", lambda pairs, negatives, weights: seen.append(negatives) or {"loss": 0.0})
     pairs = demo_pair.links[:100]
     other = demo_pair.links[100:103, 1]
     trainer.fit(pairs, hard_negatives=np.concatenate([pairs[:2, 1], other]))

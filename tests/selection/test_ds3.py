@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from almea.selection import dissimilarity
+from almea.evaluation import csls
 from almea.selection.dissimilarity import dissimilarity_matrix, diversity_penalty, sparsity_weight
 from almea.selection.ds3 import (
     ds3_admm,
@@ -155,7 +155,7 @@ def test_diversity_penalises_candidates_near_labelled_pairs(monkeypatch) -> None
     # Chunking over labelled pairs changes nothing.
     many_source, many_target = random_pairs(50, 10)
     whole = diversity_penalty(h_source, h_target, many_source, many_target)
-    monkeypatch.setattr(dissimilarity, "BLOCK_ELEMENTS", 60)           # 2 labelled pairs per block
+    monkeypatch.setattr(csls, "BLOCK_ELEMENTS", 60)           # 2 labelled pairs per block
     assert torch.allclose(diversity_penalty(h_source, h_target, many_source, many_target), whole)
 
 

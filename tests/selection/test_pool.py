@@ -6,8 +6,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from almea.evaluation import metrics
-from almea.selection import pool as pool_module
+from almea.evaluation import csls
 from almea.selection.pool import candidate_pool
 
 
@@ -59,8 +58,7 @@ def test_mutual_neighbours_match_dense_csls(entities) -> None:
 def test_tiny_chunks_give_identical_pool(entities, monkeypatch) -> None:
     emb, sources, targets = entities
     whole = candidate_pool(emb, torch.as_tensor(sources), torch.as_tensor(targets), k=5)
-    monkeypatch.setattr(pool_module, "BLOCK_ELEMENTS", 150)            # 2 rows per block
-    monkeypatch.setattr(metrics, "BLOCK_ELEMENTS", 150)
+    monkeypatch.setattr(csls, "BLOCK_ELEMENTS", 150)                   # 2 rows per block
     chunked = candidate_pool(emb, torch.as_tensor(sources), torch.as_tensor(targets), k=5)
     np.testing.assert_array_equal(chunked.pairs, whole.pairs)
     np.testing.assert_allclose(chunked.confidence, whole.confidence, atol=1e-6)
@@ -71,7 +69,7 @@ def test_excluded_pairs_are_masked_before_matching(entities, monkeypatch) -> Non
     emb, sources, targets = entities
     full = candidate_pool(emb, torch.as_tensor(sources), torch.as_tensor(targets), k=5)
     answered = full.pairs[[0, 3, 7]]
-    monkeypatch.setattr(pool_module, "BLOCK_ELEMENTS", 210)            # exclusions across blocks
+    monkeypatch.setattr(csls, "BLOCK_ELEMENTS", 210)            # exclusions across blocks
     pool = candidate_pool(emb, torch.as_tensor(sources), torch.as_tensor(targets), k=5, exclude=answered)
     pairs = {tuple(p) for p in pool.pairs.tolist()}
     assert not pairs & {tuple(p) for p in answered.tolist()}

@@ -9,7 +9,15 @@ import pytest
 import torch
 
 from almea.selection.pool import CandidatePool, candidate_pool
-from almea.selection.strategies import STRATEGIES, Selection, SelectionContext, ds3_selection, random_selection
+from almea.selection.strategies import (
+    STRATEGIES,
+    DS3Selection,
+    Selection,
+    SelectionContext,
+    make_strategy,
+    random_selection,
+    strategy_parameters,
+)
 
 RECORD_KEYS = {"source", "target", "confidence", "rank", "diversity_penalty", "row_weight"}
 
@@ -32,9 +40,9 @@ def clustered_world(per: int = 12, angles=(0, 50, 100, 150), spread: float = 0.0
     return emb, pool, labelled, clusters
 
 
-def context(emb: torch.Tensor, labelled: np.ndarray, seed: int = 0, **kwargs) -> SelectionContext:
+def context(emb: torch.Tensor, labelled: np.ndarray, seed: int = 0) -> SelectionContext:
     degree = np.random.default_rng(seed).integers(0, 20, len(emb))
-    return SelectionContext(emb, labelled, degree, np.random.default_rng(seed), **kwargs)
+    return SelectionContext(emb, labelled, degree, np.random.default_rng(seed))
 
 
 def test_every_strategy_shares_one_signature() -> None:
@@ -96,15 +104,15 @@ def test_random_is_seeded() -> None:
 
 def test_ds3_covers_every_cluster_without_diversity() -> None:
     emb, pool, labelled, clusters = clustered_world()
-    selection = ds3_selection(pool, context(emb, labelled, alpha=0.35, use_diversity=False), 4)
+    selection = DS3Selection(alpha=0.35, use_diversity=False)(pool, context(emb, labelled), 4)
     assert sorted(clusters[selection.rank].tolist()) == [0, 1, 2, 3]
     assert (selection.row_weight > 1).all() and (selection.diversity == 1).all()
 
 
 def test_ds3_diversity_avoids_the_labelled_region() -> None:
     emb, pool, labelled, clusters = clustered_world()
-    plain = ds3_selection(pool, context(emb, labelled, alpha=0.35, use_diversity=False), 4)
-    diverse = ds3_selection(pool, context(emb, labelled, alpha=0.35, use_diversity=True), 4)
+    plain = DS3Selection(alpha=0.35, use_diversity=False)(pool, context(emb, labelled), 4)
+    diverse = DS3Selection(alpha=0.35, use_diversity=True)(pool, context(emb, labelled), 4)
     representative = diverse.row_weight > 1e-3
     assert representative.sum() >= 2
     assert 0 not in clusters[diverse.rank[representative]]              # no representative of it
@@ -116,8 +124,8 @@ def test_ds3_diversity_avoids_the_labelled_region() -> None:
 
 def test_ds3_cvxpy_solver_agrees_with_admm() -> None:
     emb, pool, labelled, _ = clustered_world(per=6)
-    admm = ds3_selection(pool, context(emb, labelled, solver="admm"), 3)
-    exact = ds3_selection(pool, context(emb, labelled, solver="cvxpy"), 3)
+    admm = DS3Selection(solver="admm")(pool, context(emb, labelled), 3)
+    exact = DS3Selection(solver="cvxpy")(pool, context(emb, labelled), 3)
     # Equal-sized clusters give near-equal row norms, so compare the chosen sets.
     assert sorted(map(tuple, admm.pairs.tolist())) == sorted(map(tuple, exact.pairs.tolist()))
     np.testing.assert_allclose(np.sort(admm.row_weight), np.sort(exact.row_weight), atol=1e-2)
@@ -136,8 +144,6 @@ def test_strategies_run_on_a_real_candidate_pool() -> None:
 
 def test_context_validation() -> None:
     emb = torch.zeros(4, 2)
-    with pytest.raises(ValueError, match="solver"):
-        SelectionContext(emb, np.zeros((0, 2)), np.zeros(4), np.random.default_rng(0), solver="magic")
     with pytest.raises(ValueError, match=r"\(L, 2\)"):
         SelectionContext(emb, np.zeros((3, 3)), np.zeros(4), np.random.default_rng(0))
     with pytest.raises(ValueError, match="degree"):
@@ -146,3 +152,29 @@ def test_context_validation() -> None:
     emb_pool = clustered_world(per=2)
     with pytest.raises(ValueError, match="n must be"):
         STRATEGIES["most-confident"](emb_pool[1], context(emb_pool[0], emb_pool[2]), -1)
+
+
+def test_each_strategy_owns_its_parameters() -> None:
+    assert strategy_parameters("ds3") == ("alpha", "sigma", "use_diversity", "solver")
+    assert all(strategy_parameters(name) == () for name in STRATEGIES if name != "ds3")
+    assert make_strategy("random") is random_selection
+    assert make_strategy("ds3", alpha=0.5, solver="cvxpy") == DS3Selection(alpha=0.5, solver="cvxpy")
+    assert make_strategy("ds3") == DS3Selection()
+
+
+@pytest.mark.parametrize(
+    ("name", "parameters", "message"),
+    [
+        ("ds3", {"alpah": 0.5}, r"'ds3' takes only alpha, sigma, use_diversity, solver; got unknown alpah"),
+        ("random", {"alpha": 0.5}, r"'random' takes no parameters; got unknown alpha"),
+        ("ds4", {}, r"strategy must be one of \('ds3', 'random'"),
+        ("ds3", {"solver": "magic"}, r"ds3.solver must be one of \('admm', 'cvxpy'\), got 'magic'"),
+        ("ds3", {"alpha": 0.0}, r"ds3.alpha must be a number in \(0.0, inf\), got 0.0"),
+        ("ds3", {"alpha": float("nan")}, r"ds3.alpha must be a number"),
+        ("ds3", {"sigma": 0.5}, r"ds3.sigma must be a number in \[1.0, inf\), got 0.5"),
+        ("ds3", {"use_diversity": "no"}, r"ds3.use_diversity must be True or False, got 'no'"),
+    ],
+)
+def test_strategies_reject_unknown_or_bad_parameters(name: str, parameters: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make_strategy(name, **parameters)

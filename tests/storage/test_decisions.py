@@ -66,8 +66,8 @@ def test_undo_twice_undoes_the_two_latest(store: ProjectStore) -> None:
     log = store.decision_log()
     assert [d.answer for d in log] == ["accept", "reject", "unsure", "undo", "undo"]
     assert [d.supersedes for d in log[3:]] == [log[2].id, log[1].id]
-    # The undone pairs are leased back to alice and come first, in queue order.
-    assert store.next_pair(round_.id, "bob") is None
+    # Alice holds only the pair she is back on; the one she moved past is free for others.
+    assert store.next_pair(round_.id, "bob") == answered[2]
     assert store.next_pair(round_.id, "alice") == answered[1]
 
 

@@ -8,13 +8,14 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from storage import DB_NAME, ProjectStore, StoreBusyError, schema
+from storage import DB_NAME, ProjectStore, StoreBusyError, base, schema
 from tests.storage import workers
 from tests.storage.conftest import open_round
 
@@ -91,12 +92,22 @@ def test_each_job_is_claimed_by_one_worker(store: ProjectStore, project_dir: Pat
 
 
 def test_writer_waits_for_a_lock_held_briefly(project_dir: Path, store: ProjectStore, monkeypatch) -> None:
+    """The other writer commits during the waiting writer's first back-off (an event, not a
+    timer racing the back-off), so the second attempt must find the lock free."""
     monkeypatch.setattr(schema, "BUSY_TIMEOUT_MS", 20)
-    other = sqlite3.connect(project_dir / DB_NAME, isolation_level=None, check_same_thread=False)
-    other.execute("BEGIN IMMEDIATE")
-    threading.Timer(0.05, other.execute, args=("COMMIT",)).start()
+    other = sqlite3.connect(project_dir / DB_NAME, isolation_level=None)
+    waits: list[float] = []
+
+    def back_off(seconds: float) -> None:
+        waits.append(seconds)
+        if other.in_transaction:
+            other.execute("COMMIT")
+
     with ProjectStore.open(project_dir) as waiting:
+        other.execute("BEGIN IMMEDIATE")
+        monkeypatch.setattr(base, "time", SimpleNamespace(sleep=back_off, time=time.time))
         assert waiting.start_round("ds3").id == 1
+    assert len(waits) == 1
     other.close()
 
 

@@ -48,22 +48,15 @@ def test_failure_and_retry(store: ProjectStore) -> None:
     assert store.claim_job(pid=12).attempts == 2
 
 
-def test_stale_running_job_is_failed(store: ProjectStore, clock) -> None:
-    quiet = store.create_job("train")
+def test_a_running_job_failed_by_the_service_stops_its_lost_worker(store: ProjectStore) -> None:
+    lost = store.create_job("train")
     busy = store.create_job("select")
     store.claim_job(kinds=["train"], pid=41)
     store.claim_job(kinds=["select"], pid=42)
-    clock.advance(100)
-    store.update_job(busy.id, progress=0.1)
-    clock.advance(30)
-    assert store.fail_stale_jobs(120) == [store.get_job(quiet.id)]
-    stale = store.get_job(quiet.id)
-    assert stale.status == "failed"
-    assert stale.error == "worker (pid 41) stopped: no heartbeat for 130 s"
-    assert store.get_job(busy.id).status == "running"
+    store.fail_job(lost.id, "the worker process (pid 41) stopped during this job")
+    assert store.get_job(lost.id).status == "failed" and store.get_job(busy.id).status == "running"
     with pytest.raises(ConflictError, match="it is failed, not running"):  # the lost worker learns it
-        store.update_job(quiet.id, progress=0.9)
-    assert store.fail_stale_jobs(120) == []
+        store.update_job(lost.id, progress=0.9)
 
 
 def test_listing_jobs(store: ProjectStore) -> None:
@@ -86,7 +79,6 @@ def test_listing_jobs(store: ProjectStore) -> None:
         (lambda s: s.get_job(9), NotFoundError, "no job with id 9"),
         (lambda s: s.jobs(status="paused"), InvalidRequestError, "status must be one of queued, running, done, failed"),
         (lambda s: s.fail_job(1, ""), InvalidRequestError, "error must be a non-empty string"),
-        (lambda s: s.fail_stale_jobs(0), InvalidRequestError, "max_silence_seconds must be a positive number"),
     ],
 )
 def test_bad_job_requests(store: ProjectStore, call, error, message) -> None:

@@ -1,4 +1,5 @@
-"""The queue: order, leases (exclusive, renewed, expiring), skips."""
+"""The queue: order, leases (exclusive, renewed, expiring, one per annotator), skips, and a
+round that closes itself instead of stalling."""
 from __future__ import annotations
 
 import threading
@@ -72,6 +73,59 @@ def test_undoing_a_skip_puts_the_pair_back_for_the_skipper(store: ProjectStore) 
     assert store.next_pair(round_.id, "alice") is None
     assert store.undo_last("alice") == pair
     assert store.next_pair(round_.id, "alice") == pair
+
+
+def test_undo_gives_back_the_pair_the_annotator_moved_past(store: ProjectStore) -> None:
+    round_ = open_round(store, 3)
+    first = store.next_pair(round_.id, "alice")
+    store.decide(first.id, "alice", "accept")
+    second = store.next_pair(round_.id, "alice")
+    assert store.undo_last("alice") == first
+    assert store.next_pair(round_.id, "bob") == second          # alice no longer holds it
+    assert store.next_pair(round_.id, "alice") == first
+
+
+def test_undo_onto_a_pair_someone_else_holds_still_gives_back_the_current_one(store: ProjectStore, clock) -> None:
+    round_ = open_round(store, 3)
+    first = store.next_pair(round_.id, "alice", lease_seconds=30)
+    store.decide(first.id, "alice", "accept")
+    clock.advance(1)
+    second = store.next_pair(round_.id, "alice")
+    store.next_pair(round_.id, "bob")                           # bob takes pair 2
+    store.release_leases("bob")
+    assert store.undo_last("alice") == first
+    assert store._connection().execute("SELECT COUNT(*) FROM leases WHERE annotator = 'alice'").fetchone()[0] == 1
+    assert store.next_pair(round_.id, "carol") == second
+
+
+def test_a_round_everyone_skipped_closes_itself(store: ProjectStore) -> None:
+    round_ = open_round(store, 2)
+    for annotator in ("alice", "bob"):
+        while (pair := store.next_pair(round_.id, annotator)) is not None:
+            store.decide(pair.id, annotator, "skip" if pair.position else "accept")
+    assert not store.close_round_if_stalled(round_.id, "carol")   # carol has not seen pair 1
+    store.decide(store.next_pair(round_.id, "carol").id, "carol", "skip")
+    assert store.close_round_if_stalled(round_.id, "carol")
+    assert store.get_round(round_.id).status == "closed"
+    assert [d.answer for d in store.decision_log()] == ["accept", "skip", "skip", "skip"]   # nothing dropped
+
+
+def test_a_pair_held_by_someone_who_left_blocks_closing_until_the_lease_ends(store: ProjectStore, clock) -> None:
+    round_ = open_round(store, 2)
+    store.next_pair(round_.id, "leaver", lease_seconds=30)       # takes pair 0, then leaves
+    store.decide(store.next_pair(round_.id, "alice").id, "alice", "skip")
+    assert store.next_pair(round_.id, "alice") is None
+    assert not store.close_round_if_stalled(round_.id, "alice")
+    clock.advance(30)
+    assert store.next_pair(round_.id, "alice").position == 0     # the pair comes back
+    assert not store.close_round_if_stalled(round_.id, "alice")
+
+
+def test_an_open_round_with_pairs_left_for_the_annotator_stays_open(store: ProjectStore) -> None:
+    round_ = open_round(store, 2)
+    assert not store.close_round_if_stalled(round_.id, "alice")
+    empty = store.start_round("ds3") if store.close_round(round_.id) else None
+    assert not store.close_round_if_stalled(empty.id, "alice")   # an empty round waits for "close early"
 
 
 def test_release_leases_frees_the_pairs(store: ProjectStore) -> None:

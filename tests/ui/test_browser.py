@@ -25,6 +25,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 STARTUP_SECONDS = 60
+PORT_ATTEMPTS = 3
+"""A free port can be taken by another process before streamlit binds it: then try another."""
 FIRST_RENDER_MS = 60_000
 """The server's first run imports torch and loads the dataset."""
 STEP_MS = 15_000
@@ -44,36 +46,49 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def server(home: Path, tmp_path: Path) -> Iterator[str]:
-    """URL of ``streamlit run app.py`` serving ``home``; stopped after the test."""
-    port = free_port()
-    log = open(tmp_path / "streamlit.log", "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, "ALMEA_HOME": str(home)}, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
+def start_server(home: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    """A started ``streamlit run app.py`` and its URL, once its health check answers; retried
+    on another port when the chosen one was taken meanwhile (the server then exits)."""
+    for _ in range(PORT_ATTEMPTS):
+        port = free_port()
+        with open(log, "wb") as output:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
+                 str(port), "--browser.gatherUsageStats", "false"],
+                cwd=ROOT, env={**os.environ, "ALMEA_HOME": str(home)}, stdout=output, stderr=subprocess.STDOUT,
+            )
+        url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
+        while process.poll() is None and time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
                     if reply.status == 200:
-                        break
+                        return process, url
             except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"streamlit did not start: {(tmp_path / 'streamlit.log').read_text()[-2000:]}")
-                time.sleep(0.3)
+                time.sleep(0.3)                   # not serving yet: the wait is bounded by the deadline
+        stop(process)
+        if "already in use" not in log.read_text(errors="replace"):
+            break
+    pytest.fail(f"streamlit did not start: {log.read_text(errors='replace')[-2000:]}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def server(home: Path, tmp_path: Path) -> Iterator[str]:
+    """URL of ``streamlit run app.py`` serving ``home``; stopped after the test."""
+    process, url = start_server(home, tmp_path / "streamlit.log")
+    try:
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        stop(process)
 
 
 def test_keyboard_labelling_survives_a_reload(server: str, project: AnnotationProject) -> None:

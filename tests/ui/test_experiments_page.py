@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from almea.active import SelectionConfig
+from almea.simulation import SimulationConfig
 from annotate import experiments
-from annotate.experiments import open_experiment
-from tests.annotate.test_experiments import dataset, finished_home, stand_in  # noqa: F401 - fixtures
+from tests.annotate.test_experiments import dataset, finished_home, stand_in, wait_until_stopped  # noqa: F401 - fixtures
 from tests.ui.apptest import open_page, widget
 from tests.ui.test_insights_page import decoded
 
@@ -52,15 +52,14 @@ def test_compares_finished_experiments(with_experiment: Path) -> None:
     assert {"Chart (HTML)", "Curves (CSV)", "Rounds (CSV)", "Summary (CSV)"} <= labels
 
 
+@pytest.mark.timeout(120)
 def test_launches_in_the_background_and_reports_a_stopped_run(
     with_experiment: Path, dataset, monkeypatch: pytest.MonkeyPatch,  # noqa: F811 - the imported fixture
 ) -> None:
     monkeypatch.setattr(experiments, "simulate_command", stand_in("print('simulate: out of memory')"))
     app = launch(open_page("experiments"), "quick", dataset[0], "20%+10%x1, 20%")
     assert "quick launched: 2 runs" in app.success[0].value
-    deadline = time.monotonic() + 20
-    while open_experiment("quick").status == "running" and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until_stopped("quick")
     app.run()
     runs = app.dataframe[0].value.set_index("experiment")
     assert runs.loc["quick", "status"] == "stopped" and runs.loc["quick", "rounds"] == "0/3"
@@ -72,3 +71,10 @@ def test_bad_settings_launch_nothing(with_experiment: Path, dataset) -> None:  #
     app = launch(open_page("experiments"), "bad", dataset[0], "20%+10%")
     assert "not launched" in app.error[0].value and "not of the form" in app.code[0].value
     assert not (with_experiment / "experiments" / "bad").exists()
+
+
+def test_the_form_starts_from_the_simulate_command_defaults(home: Path) -> None:
+    app = open_page("experiments")
+    assert widget(app.number_input, "Warm-up epochs").value == SimulationConfig.warm_epochs
+    assert widget(app.number_input, "Epochs per round").value == SimulationConfig.round_epochs
+    assert widget(app.number_input, "DS3 alpha").value == SelectionConfig.alpha

@@ -100,3 +100,11 @@ def test_selection_quality(project: AnnotationProject) -> None:
     assert metrics["Pairs answered by 2+ annotators"] == "2" and metrics["Agreement"] == "50%"
     boxes = chart(app, "Time per answer")["data"]
     assert sorted(t["name"] for t in boxes) == ["ann", "bob"] and all(t["type"] == "box" for t in boxes)
+
+
+def test_a_tampered_selection_map_shows_a_message_not_an_exception(project: AnnotationProject) -> None:
+    (project.folder / "maps" / "map-v1.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    app = open_page("insights")                                # asserts that nothing raised
+    assert "cannot be shown" in app.warning[0].value and "not affected" in app.warning[0].value
+    assert "map-v1.npz" in app.code[0].value
+    assert chart(app, "Learning curve")                        # the other tabs still draw

@@ -121,6 +121,39 @@ def test_a_failed_job_offers_a_retry(project: AnnotationProject) -> None:
     assert project.store.get_job(job.id).status == "queued"
 
 
+def test_a_worker_that_died_mid_job_shows_as_failed_with_a_retry(project: AnnotationProject) -> None:
+    job = project.store.create_job("train", {"round_id": None})
+    project.store.claim_job(pid=4242)                          # claimed, then the worker vanished
+    app = open_label_page()
+    assert "failed" in app.sidebar.error[0].value
+    assert "pid 4242" in app.sidebar.code[0].value and "stopped during this job" in app.sidebar.code[0].value
+    press(app, "retry")
+    assert project.store.get_job(job.id).status == "queued"
+
+
+def test_an_answer_refused_because_the_round_closed_says_nothing_was_lost(project: AnnotationProject) -> None:
+    app = press(open_label_page(), "accept")
+    project.close_round()                                      # e.g. another annotator closed it early
+    press(app, "reject")
+    assert "closed before your answer arrived" in app.warning[0].value
+    assert "Nothing else was lost" in app.warning[0].value
+    assert answers_of_round(project, 1) == [(0, "accept")]
+
+
+def test_skipping_every_pair_left_closes_the_round_by_itself(project: AnnotationProject) -> None:
+    app = open_label_page()
+    for _ in range(6):
+        press(app, "skip")
+    assert project.store.get_round(1).status == "closed"
+    assert "Round 1 closed: every pair left in it was skipped" in app.warning[0].value
+    assert project.progress().job.status == "queued"
+
+
+def answers_of_round(project: AnnotationProject, round_id: int) -> list[tuple[int, str]]:
+    positions = {p.id: p.position for p in project.store.proposals(round_id)}
+    return [(positions[d.proposal_id], d.answer) for d in project.store.effective_decisions(round_id)]
+
+
 def test_without_projects_points_to_the_projects_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ALMEA_HOME", str(tmp_path))
     monkeypatch.chdir(ROOT)

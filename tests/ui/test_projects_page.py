@@ -10,6 +10,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from annotate.service import AnnotationProject, list_projects
+from annotate.settings import ProjectSettings
 from tests.ui.apptest import open_page, widget
 
 def submit(app: AppTest, name: str, folder: Path, gold_ratio: float = 0.0, seeds: bytes | None = None) -> AppTest:
@@ -81,3 +82,12 @@ def test_exports_serve_the_links_and_the_decision_log(
     assert len(csv_rows) == 2 and "accept" in csv_rows[1] and "alice" in csv_rows[1]
     entry = json.loads(served["demo-decisions.jsonl"].decode())
     assert (entry["annotator"], entry["answer"]) == ("alice", "accept")
+
+
+def test_the_form_starts_from_the_service_defaults(home: Path) -> None:
+    app = open_page("projects")
+    defaults = ProjectSettings()
+    assert widget(app.number_input, "Pairs per round").value == defaults.batch_size
+    assert widget(app.number_input, "Warm-up epochs").value == defaults.warm_epochs
+    assert widget(app.number_input, "Epochs per round").value == defaults.round_epochs
+    assert widget(app.selectbox, "Strategy").value == defaults.learner.selection.strategy

@@ -1,0 +1,131 @@
+"""One CSLS view of the whole KG pair that pseudo-labels, calibration and the export share.
+
+The candidate pool scores CSLS among the pairs an annotator may be asked about (in a
+simulation: not the test entities), so its scale depends on who is a candidate. Calibrated
+probabilities must mean the same wherever they are applied, so every calibration feature,
+pseudo-label and exported link is scored here instead: r terms over all entities of each KG,
+neighbours among the entities nobody labelled.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from almea.evaluation.csls import csls_blocks, neighbourhood_means, pair_csls
+
+
+@dataclass(frozen=True, eq=False)
+class ScoreTable:
+    """Each KG1 entity's best unlabelled KG2 partners by CSLS, and whether they are mutual."""
+
+    embeddings: torch.Tensor
+    """(N, D) L2-normalised joint embeddings."""
+    n1: int
+    r_source: torch.Tensor
+    """(N1,) mean cosine of each KG1 entity to its k nearest KG2 entities."""
+    r_target: torch.Tensor
+    """(N2,) the same for KG2 entities against KG1."""
+    top_targets: np.ndarray
+    """(N1, top) global ids of each source's best free targets, best first (-1 where none)."""
+    top_scores: np.ndarray
+    """(N1, top) their CSLS scores (-inf where none)."""
+    mutual: np.ndarray
+    """(N1,) bool: the source is free and also its best target's best free source."""
+    excluded: np.ndarray
+    """(E, 2) pairs never proposed (rejected answers), sorted by source."""
+
+    def score(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """CSLS and margin of ``pairs`` (P, 2): the margin is the pair's score minus the source's
+        best other free candidate (best minus second-best when the pair is the best)."""
+        pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        if len(pairs) == 0:
+            return np.zeros(0), np.zeros(0)
+        device = self.embeddings.device
+        s = torch.as_tensor(pairs[:, 0], device=device)
+        t = torch.as_tensor(pairs[:, 1] - self.n1, device=device)
+        csls = pair_csls(self.embeddings[s], self.embeddings[self.n1 + t], self.r_source[s], self.r_target[t])
+        csls = csls.double().cpu().numpy()
+        top, ids = self.top_scores[pairs[:, 0]], self.top_targets[pairs[:, 0]]
+        others = np.where(ids == pairs[:, 1:2], -np.inf, top).max(axis=1)
+        with np.errstate(invalid="ignore"):
+            margin = csls - others
+        return csls, np.where(np.isneginf(others), np.inf, margin)
+
+    @torch.no_grad()
+    def candidates(self, sources: np.ndarray, targets: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray]:
+        """(S, top) best CSLS scores and global ids of ``sources`` among ``targets`` only."""
+        device = self.embeddings.device
+        s = torch.as_tensor(np.asarray(sources, np.int64), device=device)
+        t = torch.as_tensor(np.asarray(targets, np.int64) - self.n1, device=device)
+        top = min(top, len(t))
+        scores = np.empty((len(s), top))
+        ids = np.empty((len(s), top), dtype=np.int64)
+        block_source, block_target = self.embeddings[s], self.embeddings[self.n1 + t]
+        for lo, csls in csls_blocks(block_source, block_target, self.r_source[s], self.r_target[t]):
+            rows, cols = _excluded_cells(self.excluded, np.asarray(sources)[lo : lo + len(csls)], np.asarray(targets))
+            csls[torch.as_tensor(rows, device=device), torch.as_tensor(cols, device=device)] = -torch.inf
+            best = csls.topk(top, dim=1)
+            scores[lo : lo + len(csls)] = best.values.double().cpu().numpy()
+            ids[lo : lo + len(csls)] = np.where(np.isfinite(scores[lo : lo + len(csls)]),
+                                                np.asarray(targets, np.int64)[best.indices.cpu().numpy()], -1)
+        return scores, ids
+
+
+def _excluded_cells(excluded: np.ndarray, sources: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, column) positions of ``excluded`` pairs in a ``sources`` x ``targets`` block."""
+    row_of = {int(s): i for i, s in enumerate(sources)}
+    col_of = {int(t): j for j, t in enumerate(targets)}
+    cells = [(row_of[s], col_of[t]) for s, t in excluded.tolist() if s in row_of and t in col_of]
+    cells = np.asarray(cells, dtype=np.int64).reshape(-1, 2)
+    return cells[:, 0], cells[:, 1]
+
+
+@torch.no_grad()
+def score_table(
+    embeddings: torch.Tensor, n1: int, labelled: np.ndarray, exclude: np.ndarray | None = None, k: int = 10, top: int = 10
+) -> ScoreTable:
+    """The table for ``embeddings`` (N, D) with KG1 ids below ``n1``.
+
+    Entities of ``labelled`` (L, 2) pairs are neither sources nor candidates of the
+    neighbour lists; ``exclude`` (E, 2) pairs (rejected answers) are masked, so their source
+    can still pair with its next best target.
+    """
+    emb = F.normalize(embeddings.float(), dim=1)
+    source, target = emb[:n1], emb[n1:]
+    n2 = len(target)
+    r_source, r_target = neighbourhood_means(source, target, k), neighbourhood_means(target, source, k)
+    labelled = np.asarray(labelled, dtype=np.int64).reshape(-1, 2)
+    taken_target = torch.zeros(n2, dtype=torch.bool, device=emb.device)
+    taken_target[torch.as_tensor(labelled[:, 1] - n1, device=emb.device)] = True
+    free_source = np.ones(n1, dtype=bool)
+    free_source[labelled[:, 0]] = False
+    exclude = np.zeros((0, 2), np.int64) if exclude is None else np.asarray(exclude, dtype=np.int64).reshape(-1, 2)
+    exclude = exclude[np.argsort(exclude[:, 0], kind="stable")]
+    top = min(top, n2)
+    top_scores = np.full((n1, top), -np.inf)
+    top_targets = np.full((n1, top), -1, dtype=np.int64)
+    col_best = torch.full((n2,), -torch.inf, device=emb.device)
+    col_source = torch.full((n2,), -1, dtype=torch.long, device=emb.device)
+    free = torch.as_tensor(free_source, device=emb.device)
+    for lo, csls in csls_blocks(source, target, r_source, r_target):
+        hi = lo + len(csls)
+        csls[:, taken_target] = -torch.inf
+        csls[~free[lo:hi]] = -torch.inf
+        a, b = np.searchsorted(exclude[:, 0], [lo, hi])
+        rows = torch.as_tensor(exclude[a:b, 0] - lo, device=emb.device)
+        csls[rows, torch.as_tensor(exclude[a:b, 1] - n1, device=emb.device)] = -torch.inf
+        best = csls.topk(top, dim=1)
+        top_scores[lo:hi] = best.values.double().cpu().numpy()
+        top_targets[lo:hi] = np.where(np.isfinite(top_scores[lo:hi]), best.indices.cpu().numpy() + n1, -1)
+        block_best, block_source = csls.max(dim=0)
+        better = block_best > col_best
+        col_best = torch.where(better, block_best, col_best)
+        col_source = torch.where(better, block_source + lo, col_source)
+    best_target = top_targets[:, 0]
+    has = best_target >= 0
+    mutual = np.zeros(n1, dtype=bool)
+    mutual[has] = col_source.cpu().numpy()[best_target[has] - n1] == np.flatnonzero(has)
+    return ScoreTable(emb, n1, r_source, r_target, top_targets, top_scores, mutual & free_source, exclude)
