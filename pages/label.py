@@ -13,8 +13,7 @@ from annotate.pair_view import AttributeRow, EntitySide
 from annotate.service import AnnotationProject, PairCard, Progress, RoundClosedError, list_projects
 
 PROJECT, CARD, OWNER, NOTICE = "label_project", "label_card", "label_owner", "label_notice"
-OPEN_PROPOSAL = "open_proposal"
-"""Set by the Insights page's selection map: the proposal to show next."""
+OPEN_PROPOSAL = "open_proposal"  # set by the Insights page's selection map: the proposal to show next
 DEFAULT_PROJECT, DEFAULT_ANNOTATOR = "demo", "annotator-1"
 HIGHLIGHT = "background-color: rgba(33, 195, 84, 0.18)"
 # A plain Vega-Lite spec: Altair's schema validation would cost more than the rest of the page.

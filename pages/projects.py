@@ -24,8 +24,7 @@ from annotate.service import (
 
 DEMO = "synthetic demo"
 NOTICE = "projects_notice"
-DEFAULTS = ProjectSettings()
-"""What the form offers first: the service's own defaults."""
+DEFAULTS = ProjectSettings()  # what the form offers first: the service's own defaults
 
 
 def export_bytes(project: AnnotationProject, file_name: str) -> bytes:
