@@ -172,12 +172,15 @@ class ActiveLearner:
         return sources, targets
 
     def pool(
-        self, embeddings: torch.Tensor, labelled: np.ndarray, answered: np.ndarray, blocked: np.ndarray
+        self, embeddings: torch.Tensor, labelled: np.ndarray, answered: np.ndarray, blocked: np.ndarray,
+        capped: bool = True,
     ) -> CandidatePool:
-        """The candidate pool Q (spec 6.1) over ``embeddings`` (N, D); arguments as in ``select``."""
+        """The candidate pool Q (spec 6.1) over ``embeddings`` (N, D); arguments as in ``select``.
+        ``capped=False`` keeps every mutual pair (self-training caps the strategy's share itself)."""
         cfg = self.config.selection
         sources, targets = self.candidates(labelled, blocked)
-        return candidate_pool(embeddings, sources, targets, cfg.csls_k, cfg.k_max, exclude=answered)
+        k_max = cfg.k_max if capped else max(1, len(sources))
+        return candidate_pool(embeddings, sources, targets, cfg.csls_k, k_max, exclude=answered)
 
     def choose(
         self,
@@ -245,8 +248,7 @@ class ActiveLearner:
         random audit above it; returns the batch and its (n,) audit mask. Arguments as in
         ``select``; the pool is uncapped here, the strategy's share is capped at k_max."""
         cfg = self.config.selection
-        sources, targets = self.candidates(labelled, blocked)
-        pool = candidate_pool(table.embeddings, sources, targets, cfg.csls_k, max(1, len(sources)), exclude=answered)
+        pool = self.pool(table.embeddings, labelled, answered, blocked, capped=False)
         probability = calibrator.probability(*table.score(pool.pairs))
         with np.errstate(invalid="ignore"):
             above = probability >= threshold
