@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from almea.active import LearnerConfig
 from almea.model.config import TrainConfig
 from annotate.datasets import DEMO_SIZE, demo_dataset
 from annotate.service import AnnotationProject, create_project, list_projects, projects_dir
@@ -20,7 +20,7 @@ from annotate import worker
 
 DEMO_PROJECT = "demo"
 DEMO_SETTINGS = ProjectSettings(
-    learner=LearnerConfig(train=TrainConfig(batch_size=512)), batch_size=20, warm_epochs=40, round_epochs=10
+    learner=replace(ProjectSettings().learner, train=TrainConfig(batch_size=512)), batch_size=20, warm_epochs=40, round_epochs=10
 )
 
 

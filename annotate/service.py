@@ -12,11 +12,15 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from almea.active import GoldOracle, LearnerConfig, SelectionConfig
+from almea.active.self_training import SelfTrainingConfig
+from almea.alignment.export import alignment_text, cut, format_of
 from almea.atomic_write import write_atomically
 from almea.data import LAYOUTS, DataFormatError  # noqa: F401 - re-exported: pages import annotate only
 from almea.selection import STRATEGIES
+from annotate.alignment_output import StoppingSignal, quality_frame, read_version_alignment, stopping_signal  # noqa: F401 - StoppingSignal re-exported
 from annotate.datasets import home_dir
 from annotate.pair_view import PairView, pair_view
 from annotate.project_data import ProjectData, project_data
@@ -31,9 +35,13 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 STRATEGY_NAMES = tuple(STRATEGIES)
 
 
-def project_settings(strategy: str, batch_size: int, warm_epochs: int, round_epochs: int) -> ProjectSettings:
-    """The backend's defaults with what the projects page lets people choose."""
-    learner = LearnerConfig(selection=SelectionConfig(strategy=strategy))
+def project_settings(
+    strategy: str, batch_size: int, warm_epochs: int, round_epochs: int, self_training: bool = True
+) -> ProjectSettings:
+    """The backend's defaults with what the projects page lets people choose; ``self_training``
+    adds verified pseudo-labels to every round (``SelfTrainingConfig``)."""
+    learner = LearnerConfig(selection=SelectionConfig(strategy=strategy),
+                            self_training=SelfTrainingConfig(enabled=self_training))
     return ProjectSettings(learner=learner, batch_size=batch_size, warm_epochs=warm_epochs, round_epochs=round_epochs)
 
 
@@ -93,6 +101,12 @@ class AnnotationProject:
     def entity_label(self, entity: int) -> str:
         """Readable name of a dataset entity (global id), e.g. an alternative target."""
         return self.data.index.label(entity)
+
+    @property
+    def has_gold(self) -> bool:
+        """Whether the dataset has gold links (``ent_links`` / ``ill_ent_ids``): only then can
+        models be scored on held-out links and the simulated oracle answer."""
+        return len(self.data.pair.links) > 0
 
     def held_out(self) -> np.ndarray:
         """The gold links that score this project's models (the worker's set)."""
@@ -204,8 +218,19 @@ class AnnotationProject:
             worker_alive=worker_running(self.folder),
         )
 
+    def oracle_available(self) -> tuple[bool, str]:
+        """Whether the simulated oracle may answer this project, and why not when it may not."""
+        if not self.has_gold:
+            return False, (f"the dataset {self.data.pair.name!r} has no gold links (no ent_links / ill_ent_ids "
+                           "file), so the simulated oracle has nothing to answer from: people label this project")
+        return True, ""
+
     def answer_with_oracle(self, error_rate: float = 0.0, limit: int | None = None) -> int:
-        """Simulated-oracle mode: answer the open round's queue from gold links as "oracle"."""
+        """Simulated-oracle mode: answer the open round's queue from gold links as "oracle".
+        Raises ValueError when the project has no gold links (``oracle_available``)."""
+        available, reason = self.oracle_available()
+        if not available:
+            raise ValueError(reason)
         current = self.store.current_round()
         if current is None:
             return 0
@@ -219,6 +244,46 @@ class AnnotationProject:
             self.decide(ORACLE, proposal.id, "accept" if accept else "reject")
             answered += 1
         return answered
+
+    def alignment(self) -> pd.DataFrame | None:
+        """The newest model's full alignment: one row per aligned KG1 entity with columns
+        source, target (entity URIs), csls, margin, probability, mutual, provenance (seed,
+        human-accepted, pseudo-label, predicted); None before the first model."""
+        return read_version_alignment(self.folder, self.store.model_version())
+
+    def alignment_file(self, suffix: str, min_probability: float | None = None) -> bytes:
+        """The newest alignment as a file's bytes: ".tsv" (``ent_links``: two columns, no
+        header), ".csv" or ".jsonl", optionally only links at or above ``min_probability``
+        (verified links always pass). ValueError for another suffix or before the first model."""
+        suffix = format_of(Path(f"alignment{suffix}"))
+        records = self.alignment()
+        if records is None:
+            raise ValueError("no alignment yet: the worker writes one after each model, the first one included")
+        return alignment_text(cut(records, min_probability), suffix).encode("utf-8")
+
+    def quality_curve(self) -> pd.DataFrame | None:
+        """The newest model's precision against coverage, one row per probability threshold:
+        threshold, links, coverage, estimated_precision, answered, answered_precision,
+        wilson_low, wilson_high, and true_precision (held-out gold) only when the project has
+        gold. None before the first model or while the calibrator has too few answers (see
+        ``quality_note``)."""
+        return quality_frame(self.store.latest_checkpoint())
+
+    def quality_note(self) -> str:
+        """Why ``quality_curve`` is None ("" when there is a curve)."""
+        checkpoint = self.store.latest_checkpoint()
+        if checkpoint is None:
+            return "No model yet: the quality estimate comes with the first model."
+        if quality_frame(checkpoint) is not None:
+            return ""
+        return checkpoint.metrics.get("quality_note") or (
+            f"Model v{checkpoint.model_version} was trained before quality estimates were recorded.")
+
+    def stopping_signal(self) -> StoppingSignal | None:
+        """How much the newest model changed the alignment and how good it is estimated to
+        be (None before the first model): labelling can stop once links stop changing and
+        enough of them are above the threshold."""
+        return stopping_signal(self.store.latest_checkpoint())
 
     def export_links(self, path: Path) -> int:
         """Accepted links (seeds included) as an ``ent_links`` TSV; returns the row count."""
@@ -245,8 +310,10 @@ def create_project(
     """A new project on ``dataset`` ({folder, layout[, images]}), with seed links from a TSV
     and/or drawn from the gold links; queues the first training unless ``start`` is False.
 
-    The dataset and seed file are checked before anything is written, so a bad input leaves
-    no half-made project behind.
+    Seeds are optional: without any, the first model is untrained and proposes its most
+    confident mutual pairs to verify (a cold start). ``gold_seed_ratio`` needs a dataset with
+    gold links. The dataset and seed file are checked before anything is written, so a bad
+    input leaves no half-made project behind.
     """
     if not _NAME.match(name):
         raise ValueError(f"project name {name!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
@@ -255,6 +322,9 @@ def create_project(
         raise ValueError(f"a project named {name!r} already exists in {folder.parent}")
     dataset = {"folder": str(Path(dataset["folder"]).resolve()), **{k: v for k, v in dataset.items() if k != "folder"}}
     data = project_data(dataset)
+    if gold_seed_ratio > 0 and len(data.pair.links) == 0:
+        raise ValueError(f"the dataset {data.pair.name!r} has no gold links (no ent_links / ill_ent_ids file) to draw "
+                         "seeds from: set the gold seed share to 0 and upload seed links, or start with none")
     held_out = data.held_out(settings.eval_ratio, settings.seed)
     seeds = {Path(seed_links).name: read_seed_tsv(seed_links, data)} if seed_links is not None else {}
     if gold_seed_ratio > 0:

@@ -3,15 +3,27 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from almea.active import LearnerConfig
+from almea.active import LearnerConfig, SelectionConfig
+from almea.active.self_training import SelfTrainingConfig
 from almea.model.config import TrainConfig
+
+
+def default_learner() -> LearnerConfig:
+    """The app's learner: the benchmark winner, uncertainty selection with self-training under
+    verification (FB15K237-DB15K, 15%+1%x5, 3 seeds: Hits@1 0.6919 +- 0.0039, against DS3
+    0.6827 +- 0.0116 and random 0.6856 +- 0.0065 with self-training; ~0.59 for all three
+    without it)."""
+    return LearnerConfig(selection=SelectionConfig(strategy="uncertainty"),
+                         self_training=SelfTrainingConfig(enabled=True))
 
 
 @dataclass(frozen=True)
 class ProjectSettings:
     """How a project trains and proposes; the defaults are the backend's."""
 
-    learner: LearnerConfig = field(default_factory=LearnerConfig)
+    learner: LearnerConfig = field(default_factory=default_learner)
+    """Model, training, selection and self-training (``default_learner``). A stored config
+    without a ``self_training`` section (older projects) loads with it off, as it ran."""
     batch_size: int = 50
     """Pairs proposed per round."""
     warm_epochs: int = TrainConfig.epochs

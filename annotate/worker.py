@@ -1,5 +1,6 @@
-"""The background worker of a project: retrain from the current weights, propose the next batch
-and draw its selection map.
+"""The background worker of a project: retrain from the current weights (with verified
+pseudo-labels under self-training), write the new model's full alignment, propose the next
+batch and draw its selection map.
 
 Runs as its own process (``python -m annotate.worker PROJECT_DIR``) so the page never waits
 for training and a crash cannot take labels with it: every label is already in SQLite, and
@@ -21,14 +22,18 @@ import numpy as np
 import torch
 
 from almea.active import ActiveLearner
+from almea.active.self_training import answer_calibrator, trainable_negatives
 from almea.data.kg_pair import KGPair
-from almea.selection import CandidatePool, Selection
 from almea.training.trainer import EpochCheckpoint
+from annotate.alignment_output import AlignmentInputs, deliver_alignment, load_pseudo_labels, save_pseudo_labels
+from annotate.answers import answers_frame
 from annotate.jobs import TRAIN, fail_abandoned_jobs, worker_lock
 from annotate.project_data import project_data
+from annotate.proposals import Batch, BatchInputs, propose
 from annotate.selection_map import map_path, selection_map
 from annotate.settings import ProjectSettings
 from storage import Checkpoint, ConflictError, Job, ProjectStore
+from storage.labels import ANNOTATION
 
 
 class JobLost(Exception):
@@ -81,16 +86,19 @@ def _resume(learner: ActiveLearner, path: Path, epochs: int) -> int | None:
 
 
 def _draw_selection_map(
-    store: ProjectStore, version: int, learner: ActiveLearner, embeddings: torch.Tensor, pool: CandidatePool,
-    labelled: np.ndarray, selection: Selection,
+    store: ProjectStore, version: int, learner: ActiveLearner, embeddings: torch.Tensor, batch: Batch,
+    inputs: BatchInputs,
 ) -> None:
     """Save the pool in 2-D with the round's selection and, for DS3 with a diversity penalty,
     DS3 again on the same pool with D = 1, so the insights page can show what D changed.
 
     Called once the round is open, so annotators never wait for it (DS3 without D is often
     slower than with it). A failure only costs the map: it is logged to stderr (worker.log).
+    Under self-training the batch came from an uncapped pool; the map shows the capped one.
     """
     try:
+        selection, labelled = batch.selection, inputs.labelled
+        pool = batch.pool or learner.pool(embeddings, labelled, inputs.answered, inputs.held_out)
         plain = selection.pairs
         if selection.strategy == "ds3" and learner.config.selection.use_diversity:
             rng = np.random.default_rng(version)
@@ -102,66 +110,88 @@ def _draw_selection_map(
         traceback.print_exc()
 
 
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
 def train_and_propose(store: ProjectStore, job: Job) -> None:
     """Train (warm from the latest checkpoint) on every accepted pair, rejected pairs as hard
-    negatives; save and score the new model; open the next round with its proposals, then
-    draw the round's selection map."""
+    negatives and, under self-training, the latest model's calibrated pseudo-labels; save and
+    score the new model and write its full alignment; open the next round with its
+    proposals, then draw the round's selection map.
+
+    A model that was never trained trains the base schedule (``warm_epochs``, base learning
+    rate, no pseudo-labels); a project with nothing to train on yet (no seeds, no accepted
+    answer: a cold start) trains 0 epochs and proposes the model's most confident pairs.
+    """
     project = store.project()
     settings = ProjectSettings.from_dict(project.config)
+    self_training = settings.learner.self_training
     data = project_data(project.dataset)
-    held_out = data.held_out(settings.eval_ratio, settings.seed, data.pair_ids(store.seed_labels()))
+    accepted = store.accepted_pairs()
+    labelled = data.pair_ids(accepted)
+    seeds = labelled[np.array([p.origin != ANNOTATION for p in accepted], dtype=bool).reshape(-1)]
+    rejected = data.pair_ids(store.rejected_pairs())
+    held_out = data.held_out(settings.eval_ratio, settings.seed, seeds)
+    answers = answers_frame(store)
+    calibrator = answer_calibrator(answers, self_training)
     store.update_job(job.id, progress=0.02, message="loading the model")
     latest = store.latest_checkpoint()
     learner = _base_learner(data.pair, settings, latest)
-    labelled = data.pair_ids(store.accepted_pairs())
-    rejected = data.pair_ids(store.rejected_pairs())
-    if len(labelled) == 0:
-        raise ValueError("no accepted or seed labels to train on: import seed links first")
-    epochs = settings.round_epochs if latest is not None else settings.warm_epochs
+    refine = learner.trainer.epoch > 0
+    trained = np.zeros((0, 2), np.int64)
+    pseudo_threshold = None
+    if self_training.enabled and refine:
+        store.update_job(job.id, progress=0.03, message="choosing pseudo-labels")
+        table = learner.score_table(learner.embeddings(), labelled, rejected)
+        pseudo = learner.pseudo_labels(table, calibrator, held_out, trained=load_pseudo_labels(latest))
+        trained, pseudo_threshold = pseudo.pairs, _finite(pseudo.threshold)
+    epochs = (settings.round_epochs if refine else settings.warm_epochs) if len(labelled) + len(trained) else 0
     partial = epoch_checkpoint_path(store, job, latest)
     done = _resume(learner, partial, epochs)
     if done is None:
         learner, done = _base_learner(data.pair, settings, latest), 0
-    if settings.checkpoint_every:
-        learner.trainer.epoch_checkpoint = EpochCheckpoint(partial, settings.checkpoint_every)
-    report = _progress(store, job, 0.05, 0.85, f"training on {len(labelled)} labels", done, epochs)
-    learner.train(labelled, epochs - done, rejected, on_epoch=report, refine=latest is not None)
-    learner.trainer.epoch_checkpoint = None
+    if epochs - done > 0:
+        if settings.checkpoint_every:
+            learner.trainer.epoch_checkpoint = EpochCheckpoint(partial, settings.checkpoint_every)
+        what = f"training on {len(labelled)} labels" + (f" and {len(trained)} pseudo-labels" if len(trained) else "")
+        report = _progress(store, job, 0.05, 0.85, what, done, epochs)
+        learner.train(labelled, epochs - done, trainable_negatives(rejected, held_out), on_epoch=report, refine=refine,
+                      pseudo=trained)
+        learner.trainer.epoch_checkpoint = None
     metrics = {"labelled": len(labelled), "rejected": len(rejected), "epochs": learner.trainer.epoch,
-               "modality_weights": learner.modality_weights()}
+               "modality_weights": learner.modality_weights(), "pseudo_labels": len(trained),
+               "pseudo_threshold": pseudo_threshold}
     if len(held_out):
-        store.update_job(job.id, progress=0.87, message="scoring on held-out gold links")
+        store.update_job(job.id, progress=0.86, message="scoring on held-out gold links")
         metrics.update(learner.evaluate(held_out))
     version = store.model_version() + 1
     path = store.checkpoints_dir / f"model-v{version}.pt"
     learner.save(path)
+    save_pseudo_labels(path, trained)
+    store.update_job(job.id, progress=0.88, message="writing the full alignment")
+    embeddings = learner.embeddings()
+    table = learner.score_table(embeddings, labelled, rejected)
+    alignment = AlignmentInputs(table, seeds, labelled[len(seeds):], calibrator, answers, trained, held_out,
+                                self_training.target_precision, self_training.min_answers)
+    metrics.update(deliver_alignment(store.project_dir, version, alignment, data.pair.entities))
     checkpoint = store.register_checkpoint(path, round_id=job.params.get("round_id"), job_id=job.id, metrics=metrics)
     partial.unlink(missing_ok=True)
     store.update_job(job.id, progress=0.9, message="selecting the next batch")
-    answered = data.pair_ids(store.answered_pairs())
+    inputs = BatchInputs(table, embeddings, calibrator, labelled, data.pair_ids(store.answered_pairs()), held_out,
+                         trained)
     rng = np.random.default_rng([settings.seed, checkpoint.model_version])
-    embeddings = learner.embeddings()
-    pool = learner.pool(embeddings, labelled, answered, held_out)
-    selection = learner.choose(pool, embeddings, settings.batch_size, labelled, rng)
-    evidence = learner.evidence(selection.pairs)
-    entities = data.pair.entities
-    proposals = [
-        {
-            "source_id": r["source"], "target_id": r["target"],
-            "source_uri": entities[r["source"]], "target_uri": entities[r["target"]],
-            "confidence": r["confidence"], "rank": r["rank"],
-            "diversity_penalty": r["diversity_penalty"], "row_weight": r["row_weight"],
-            "evidence": {**e, "strategy": selection.strategy, "pool_seconds": selection.seconds},
-        }
-        for r, e in zip(selection.to_records(), evidence)
-    ]
+    cold = learner.trainer.epoch == 0
+    batch = propose(learner, inputs, settings.batch_size, rng, data.pair.entities, cold=cold)
     current = store.current_round()
     if current is not None:
         store.close_round(current.id)
-    new_round = store.start_round(selection.strategy, model_version=checkpoint.model_version, budget=settings.batch_size)
-    store.add_proposals(new_round.id, proposals)
-    store.finish_job(job.id, message=f"round {new_round.id}: {len(proposals)} pairs proposed by model v{checkpoint.model_version}")
-    _draw_selection_map(store, checkpoint.model_version, learner, embeddings, pool, labelled, selection)
+    new_round = store.start_round(batch.selection.strategy, model_version=checkpoint.model_version,
+                                  budget=settings.batch_size)
+    store.add_proposals(new_round.id, batch.proposals)
+    store.finish_job(job.id, message=f"round {new_round.id}: {len(batch.proposals)} pairs proposed by model "
+                                     f"v{checkpoint.model_version}" + (" (cold start: untrained)" if cold else ""))
+    _draw_selection_map(store, checkpoint.model_version, learner, embeddings, batch, inputs)
 
 
 HANDLERS = {TRAIN: train_and_propose}

@@ -38,6 +38,8 @@ def _groups(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
 
 def _run(args: argparse.Namespace, seed: int) -> None:
     for folder, extra in _groups(args):
+        if args.groups and folder not in args.groups:
+            continue
         cli = build_parser().parse_args([
             "simulate", "--data", str(args.data), "--layout", args.layout, "--seeds", "1", "--first-seed", str(seed),
             "--warm-epochs", str(args.warm_epochs), "--round-epochs", str(args.round_epochs), "--quiet", *extra,
@@ -86,6 +88,9 @@ def main() -> None:
     parser.add_argument("--low-base", default="15%", help="the base the active runs start from, trained on alone")
     parser.add_argument("--strategies", nargs="+", default=["ds3", "random", "uncertainty"])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--groups", nargs="+", choices=("st", "plain-bases", "st-bases", "plain"),
+                        help="run only these groups (default: all, in the order above)")
     parser.add_argument("--warm-epochs", type=int, default=40)
     parser.add_argument("--round-epochs", type=int, default=10)
     parser.add_argument("--table-only", action="store_true", help="print the finished runs, run nothing")
@@ -93,7 +98,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.table_only:
         args.pair = open_dataset(build_parser().parse_args(["data", "--data", str(args.data), "--layout", args.layout]))
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             _run(args, seed)
     _table(args)
 

@@ -17,6 +17,7 @@ from storage.queue import DEFAULT_LEASE_SECONDS
 from storage.records import (
     ANSWERS,
     VERDICTS,
+    AnsweredProposal,
     Checkpoint,
     Decision,
     Job,
@@ -34,6 +35,7 @@ __all__ = [
     "DB_NAME",
     "DEFAULT_LEASE_SECONDS",
     "VERDICTS",
+    "AnsweredProposal",
     "Checkpoint",
     "ConflictError",
     "Decision",

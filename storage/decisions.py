@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from storage.base import StoreBase
 from storage.errors import ConflictError
 from storage.queue import DEFAULT_LEASE_SECONDS, give_back_leases, take_lease
-from storage.records import ANSWERS, Decision, Proposal, RoundCounts, Verdict
+from storage.records import ANSWERS, AnsweredProposal, Decision, Proposal, RoundCounts, Verdict
 from storage.rounds import fetch_proposal, fetch_round, require_open_round
 from storage.validate import choice, integer, optional_integer, positive_real, text
 
@@ -149,6 +149,22 @@ class DecisionsMixin(StoreBase):
         """Each answered pair's combined label and every annotator's answer (agreement)."""
         with self._read() as conn:
             return pair_verdicts(conn)
+
+    def answered_proposals(self) -> list[AnsweredProposal]:
+        """Every proposal with at least one effective accept/reject/unsure, oldest first, with
+        its combined verdict; skipped and unanswered proposals are left out."""
+        with self._read() as conn:
+            rows = conn.execute(
+                """SELECT p.*, d.answer AS given FROM proposals AS p
+                   JOIN effective_decisions AS d ON d.proposal_id = p.id
+                   WHERE d.answer != 'skip' ORDER BY p.id, d.id"""
+            ).fetchall()
+        proposals: dict[int, Proposal] = {}
+        given: dict[int, list[str]] = defaultdict(list)
+        for row in rows:
+            proposals.setdefault(row["id"], Proposal.from_row(row))
+            given[row["id"]].append(row["given"])
+        return [AnsweredProposal(p, combine_answers(given[pid])) for pid, p in proposals.items()]
 
     def round_counts(self, round_id: int) -> RoundCounts:
         """Progress of one round (see ``RoundCounts`` for what each figure counts)."""

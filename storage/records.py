@@ -139,6 +139,19 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class AnsweredProposal:
+    """A proposal someone answered (not just skipped), with its annotators' combined verdict.
+
+    Unlike ``Verdict`` (one per entity pair), this is one per proposal, so the figures the
+    proposal was made with (its ``evidence``) stay attached to the answer.
+    """
+
+    proposal: Proposal
+    verdict: str
+    """One of ``VERDICTS``."""
+
+
+@dataclass(frozen=True)
 class LabelledPair:
     """A pair with a label usable for training: a seed link or a combined answer."""
 

@@ -25,8 +25,27 @@ def expect_error(folder: Path, layout: str, file: str, line: int | None, match: 
 
 
 def test_missing_file(openea_dir: Path) -> None:
-    (openea_dir / "ent_links").unlink()
-    expect_error(openea_dir, "openea", "ent_links", None, "required file is missing")
+    (openea_dir / "rel_triples_2").unlink()
+    expect_error(openea_dir, "openea", "rel_triples_2", None, "required file is missing")
+
+
+@pytest.mark.parametrize("layout, file", [("openea", "ent_links"), ("eva", "ill_ent_ids")])
+def test_a_missing_gold_file_means_no_gold_links(openea_dir: Path, eva_dir: Path, layout: str, file: str) -> None:
+    folder = openea_dir if layout == "openea" else eva_dir
+    with_gold = load_dataset(folder, layout)
+    (folder / file).unlink()
+    pair = load_dataset(folder, layout)
+    assert len(with_gold.links) > 0 and pair.links.shape == (0, 2) and pair.links.dtype == np.int64
+    assert pair.entities == with_gold.entities and pair.summary()["gold_links"] == 0
+
+
+@pytest.mark.parametrize("layout, file", [("openea", "ent_links"), ("eva", "ill_ent_ids")])
+def test_a_gold_file_that_is_there_is_still_checked(openea_dir: Path, eva_dir: Path, layout: str, file: str) -> None:
+    folder = openea_dir if layout == "openea" else eva_dir
+    (folder / file).write_text("", encoding="utf-8")
+    expect_error(folder, layout, file, None, "no rows: the file is empty or blank")
+    (folder / file).write_text("just-one-field\n", encoding="utf-8")
+    expect_error(folder, layout, file, 1, "expected 2 non-empty tab-separated fields")
 
 
 def test_missing_folder(tmp_path: Path) -> None:

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch.nn import functional as F
 
-from almea.active.self_training import PseudoLabels, SelfTrainingConfig, pseudo_labels, verified_batch
+from almea.active.self_training import PseudoLabels, SelfTrainingConfig, pseudo_labels, verification_pool, verified_batch
 from almea.alignment import Calibrator, ScoreTable, score_table
 from almea.config_checks import check_choice, check_int
 from almea.data.kg_pair import KGPair
@@ -66,8 +67,9 @@ class SelectionConfig:
             make_strategy(name, **self.parameters(name))
 
     def parameters(self, name: str) -> dict[str, object]:
-        """This config's values of the parameters that strategy ``name`` owns."""
-        return {parameter: getattr(self, parameter) for parameter in strategy_parameters(name)}
+        """This config's values of the parameters that strategy ``name`` owns (those it has no
+        field for keep the strategy's defaults)."""
+        return {parameter: getattr(self, parameter) for parameter in strategy_parameters(name) if hasattr(self, parameter)}
 
 
 def _settings(data: dict, section: str, config: type) -> dict:
@@ -115,6 +117,15 @@ def entity_degrees(pair: KGPair) -> np.ndarray:
     return np.bincount(np.concatenate([triples[:, 0], triples[:, 2]]), minlength=pair.n_entities).astype(np.int64)
 
 
+def entity_graph(pair: KGPair) -> sp.csr_matrix:
+    """(N, N) symmetric 0/1 relation graph of both KGs (structure-aware selection)."""
+    heads, tails = pair.rel_triples[:, 0], pair.rel_triples[:, 2]
+    rows, cols = np.concatenate([heads, tails]), np.concatenate([tails, heads])
+    graph = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(pair.n_entities, pair.n_entities))
+    graph.data[:] = 1.0
+    return graph
+
+
 class ActiveLearner:
     """An ALMEA model with its trainer, plus the selection step of an active-learning round."""
 
@@ -125,6 +136,7 @@ class ActiveLearner:
                                               seed=config.train.seed)
         self.trainer = Trainer(self.model, self.inputs, config.train, progress=progress)
         self.degree = entity_degrees(pair)
+        self.graph = entity_graph(pair)
 
     @property
     def device(self) -> torch.device:
@@ -171,16 +183,11 @@ class ActiveLearner:
         targets = np.setdiff1d(np.arange(n1, n), taken[:, 1])
         return sources, targets
 
-    def pool(
-        self, embeddings: torch.Tensor, labelled: np.ndarray, answered: np.ndarray, blocked: np.ndarray,
-        capped: bool = True,
-    ) -> CandidatePool:
-        """The candidate pool Q (spec 6.1) over ``embeddings`` (N, D); arguments as in ``select``.
-        ``capped=False`` keeps every mutual pair (self-training caps the strategy's share itself)."""
+    def pool(self, embeddings: torch.Tensor, labelled: np.ndarray, answered: np.ndarray, blocked: np.ndarray) -> CandidatePool:
+        """The candidate pool Q (spec 6.1) over ``embeddings`` (N, D); arguments as in ``select``."""
         cfg = self.config.selection
         sources, targets = self.candidates(labelled, blocked)
-        k_max = cfg.k_max if capped else max(1, len(sources))
-        return candidate_pool(embeddings, sources, targets, cfg.csls_k, k_max, exclude=answered)
+        return candidate_pool(embeddings, sources, targets, cfg.csls_k, cfg.k_max, exclude=answered)
 
     def choose(
         self,
@@ -198,7 +205,7 @@ class ActiveLearner:
         parameters = self.config.selection.parameters(name)
         if use_diversity is not None and "use_diversity" in parameters:
             parameters["use_diversity"] = use_diversity
-        context = SelectionContext(embeddings=embeddings, labelled=labelled, degree=self.degree, rng=rng)
+        context = SelectionContext(embeddings=embeddings, labelled=labelled, degree=self.degree, rng=rng, graph=self.graph)
         return make_strategy(name, **parameters)(pool, context, n)
 
     def select(
@@ -225,12 +232,15 @@ class ActiveLearner:
         """The whole pair's CSLS view that calibration, pseudo-labels and the export share."""
         return score_table(embeddings, self.pair.n1, labelled, rejected, self.config.selection.csls_k)
 
-    def pseudo_labels(self, table: ScoreTable, calibrator: Calibrator, blocked: np.ndarray) -> PseudoLabels:
+    def pseudo_labels(
+        self, table: ScoreTable, calibrator: Calibrator, blocked: np.ndarray, trained: np.ndarray | None = None
+    ) -> PseudoLabels:
         """This round's pseudo-labels; ``blocked`` (T, 2) test links stay out unless the
-        self-training config lets test entities in."""
+        self-training config lets test entities in; ``trained`` (Q, 2) are the pseudo-labels
+        the table's model was trained with (what the calibrator needs to know)."""
         cfg = self.config.self_training
         entities = None if cfg.include_test else np.asarray(blocked, np.int64).reshape(-1)
-        return pseudo_labels(table, calibrator, cfg, self.config.selection.k_max, entities)
+        return pseudo_labels(table, calibrator, cfg, self.config.selection.k_max, entities, trained)
 
     def select_verified(
         self,
@@ -243,13 +253,16 @@ class ActiveLearner:
         blocked: np.ndarray,
         rng: np.random.Generator,
         strategy: str | None = None,
+        trained: np.ndarray | None = None,
     ) -> tuple[Selection, np.ndarray]:
         """A batch under self-training: the strategy below the pseudo-label ``threshold``, a
         random audit above it; returns the batch and its (n,) audit mask. Arguments as in
-        ``select``; the pool is uncapped here, the strategy's share is capped at k_max."""
+        ``select`` and ``pseudo_labels``. The pool is the table's own mutual pairs whose source
+        is not blocked (``verification_pool``), so the answers sample the population the
+        pseudo-labels and the exported alignment come from; the strategy's share is capped at k_max."""
         cfg = self.config.selection
-        pool = self.pool(table.embeddings, labelled, answered, blocked, capped=False)
-        probability = calibrator.probability(*table.score(pool.pairs))
+        pool = verification_pool(table, np.asarray(blocked, np.int64).reshape(-1, 2)[:, 0], answered)
+        probability = calibrator.probability(table.features(pool.pairs, trained))
         with np.errstate(invalid="ignore"):
             above = probability >= threshold
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 
 from almea.alignment.calibration import Calibrator, precision_threshold
-from almea.alignment.scores import ScoreTable
+from almea.alignment.scores import ScoreTable, contains_pairs
 from almea.selection import CandidatePool, Selection
 
 
@@ -82,29 +83,50 @@ def mutual_pairs(table: ScoreTable, blocked: np.ndarray | None = None) -> np.nda
 
 
 def pseudo_labels(
-    table: ScoreTable, calibrator: Calibrator, config: SelfTrainingConfig, k_max: int, blocked: np.ndarray | None = None
+    table: ScoreTable, calibrator: Calibrator, config: SelfTrainingConfig, k_max: int, blocked: np.ndarray | None = None,
+    trained: np.ndarray | None = None,
 ) -> PseudoLabels:
     """The mutual pairs of ``table`` whose calibrated set holds ``config.target_precision``.
 
     The table leaves out labelled entities and masks rejected pairs, so neither is ever
     pseudo-labelled. Uncalibrated, the ``k_max`` most confident mutual pairs are taken.
+    ``trained`` (Q, 2): the pseudo-labels the table's model was trained with.
     """
     pairs = mutual_pairs(table, blocked)
-    csls, margin = table.score(pairs)
+    scores = table.features(pairs, trained)
     if not calibrator.fitted:
-        keep = np.argsort(-csls, kind="stable")[:k_max]
+        keep = np.argsort(-scores["csls"].to_numpy(), kind="stable")[:k_max]
         return PseudoLabels(pairs[keep], np.full(len(keep), np.nan), float("nan"))
-    probability = calibrator.probability(csls, margin)
+    probability = calibrator.probability(scores)
     threshold = precision_threshold(probability, config.target_precision)
     keep = probability >= threshold
     return PseudoLabels(pairs[keep], probability[keep], threshold)
 
 
-def subset(pool: CandidatePool, rows: np.ndarray) -> CandidatePool:
-    """The pool restricted to ``rows`` (ascending, so the confidence order holds); ranks keep
-    their positions in the full pool, which is what the evidence shows."""
-    rows = np.asarray(rows, dtype=np.int64)
-    return CandidatePool(pool.pairs[rows], pool.confidence[rows], pool.margin[rows], pool.rank[rows])
+def verification_pool(table: ScoreTable, blocked_sources: np.ndarray, answered: np.ndarray) -> CandidatePool:
+    """The pairs people may be asked about under self-training: the table's mutual pairs (the
+    pseudo-label candidates), minus those whose source is in ``blocked_sources`` (held-out
+    test entities) or that were ``answered`` (A, 2), most confident first.
+
+    Built from the same table as the pseudo-labels, so the audit above the threshold is a
+    random sample of the pseudo-labels themselves. A target may be a held-out entity: its
+    source is not, so such a pair is never a gold link, and answering it reveals no held-out
+    link (the caller keeps those answers out of training)."""
+    pairs = mutual_pairs(table)
+    keep = ~np.isin(pairs[:, 0], np.asarray(blocked_sources, np.int64)) & ~contains_pairs(answered, pairs)
+    pairs = pairs[keep]
+    csls, margin = table.score(pairs)
+    order = np.argsort(-csls, kind="stable")
+    return CandidatePool(pairs[order], csls[order], margin[order], np.arange(len(order)))
+
+
+def trainable_negatives(rejected: np.ndarray, blocked: np.ndarray) -> np.ndarray:
+    """Rejected pairs (R, 2) to train on as hard negatives: not those touching an entity of
+    ``blocked`` (held-out) links. ``verification_pool`` may show a held-out target beside a
+    free source; that answer informs only the calibrator, so nothing about held-out links
+    enters training."""
+    rejected = np.asarray(rejected, np.int64).reshape(-1, 2)
+    return rejected[~np.isin(rejected, np.asarray(blocked, np.int64).reshape(-1)).any(axis=1)]
 
 
 def audit_size(n: int, share: float) -> int:
@@ -127,11 +149,11 @@ def verified_batch(
     calibration needs. Returns the batch and (n,) bool marking its audit pairs."""
     below = np.flatnonzero(~above)[:k_max]
     room = int(above.sum()) if above.any() else len(pool)
-    strategy = choose(subset(pool, below), n - min(audit_size(n, audit_share), room))
+    strategy = choose(pool.take(below), n - min(audit_size(n, audit_share), room))
     candidates = np.flatnonzero(above) if above.any() else np.flatnonzero(~np.isin(pool.rank, strategy.rank))
     n_audit = min(n - len(strategy), len(candidates))
     picks = np.sort(rng.choice(candidates, size=n_audit, replace=False))
-    audit = subset(pool, picks)
+    audit = pool.take(picks)
     batch = concatenate(strategy, Selection(
         pairs=audit.pairs, confidence=audit.confidence, rank=audit.rank, diversity=np.ones(n_audit),
         row_weight=np.zeros(n_audit), strategy="audit", seconds=0.0,
@@ -152,7 +174,9 @@ def concatenate(first: Selection, second: Selection) -> Selection:
     )
 
 
-def answer_calibrator(answers: np.ndarray, config: SelfTrainingConfig) -> Calibrator:
-    """The calibrator of the answers so far: rows (source, target, csls, margin, accepted, ...)."""
-    answers = np.asarray(answers, dtype=np.float64).reshape(len(answers), -1) if len(answers) else np.zeros((0, 5))
-    return Calibrator.fit(answers[:, 2], answers[:, 3], answers[:, 4] > 0.5, config.min_answers)
+def answer_calibrator(answers: pd.DataFrame, config: SelfTrainingConfig) -> Calibrator:
+    """The calibrator of the answers so far: ``SCORE_COLUMNS`` of each answered pair as it
+    was proposed (``ScoreTable.features``), plus ``accepted`` (bool)."""
+    if len(answers) == 0:
+        return Calibrator.unfitted()
+    return Calibrator.fit(answers, answers["accepted"].to_numpy(bool), config.min_answers)

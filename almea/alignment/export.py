@@ -69,7 +69,7 @@ def cut(records: pd.DataFrame, min_probability: float | None) -> pd.DataFrame:
 def read_alignment(path: Path) -> pd.DataFrame:
     """Records written as ``.jsonl`` by :func:`alignment_text`; a clear error if it is not one."""
     try:
-        frame = pd.read_json(path, lines=True, dtype={"source": str, "target": str})
+        frame = pd.read_json(path, lines=True, precise_float=True, dtype={"source": str, "target": str})
     except (OSError, ValueError) as err:
         raise ValueError(f"{path}: not an alignment file ({err})") from err
     missing = [f for f in FIELDS if f not in frame.columns]

@@ -77,7 +77,8 @@ def predict_alignment(
 ) -> Alignment:
     """The alignment under ``table``: ``verified`` maps "seed" and "human-accepted" to (V, 2)
     pairs (the table must have been built with them labelled); ``pseudo`` (P, 2) are the
-    round's pseudo-labels, marked as such; every other link is "predicted". Verified rows have
+    pseudo-labels the table's model was trained with, marked as such (and calibrated as
+    trained-on pairs); every other link is "predicted". Verified rows have
     probability 1, no margin and ``mutual`` False (their entities left the neighbour lists)."""
     n2 = len(table.r_target)
     fixed = {name: np.asarray(verified.get(name, np.zeros((0, 2))), np.int64).reshape(-1, 2) for name in PROVENANCE[:2]}
@@ -92,16 +93,15 @@ def predict_alignment(
     free[mutual_sources] = False
     rest = _assign_rest(table, np.flatnonzero(free), taken)
     model_pairs = np.concatenate([np.stack([mutual_sources, mutual_targets], axis=1), rest])
-    csls, margin = table.score(model_pairs)
-    pseudo_keys = set(map(tuple, np.asarray(pseudo if pseudo is not None else np.zeros((0, 2)), np.int64).reshape(-1, 2).tolist()))
+    scores = table.features(model_pairs, pseudo)
     model = pd.DataFrame({
         "source": model_pairs[:, 0],
         "target": model_pairs[:, 1],
-        "csls": csls,
-        "margin": margin,
-        "probability": calibrator.probability(csls, margin),
+        "csls": scores["csls"],
+        "margin": scores["margin"],
+        "probability": calibrator.probability(scores),
         "mutual": np.arange(len(model_pairs)) < len(mutual_sources),
-        "provenance": ["pseudo-label" if (s, t) in pseudo_keys else "predicted" for s, t in model_pairs.tolist()],
+        "provenance": np.where(scores["trained"], "pseudo-label", "predicted"),
     })
     verified_frames = []
     for name, pairs in fixed.items():

@@ -11,10 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 from torch.nn import functional as F
 
 from almea.evaluation.csls import csls_blocks, neighbourhood_means, pair_csls
+
+
+SCORE_COLUMNS = ("source", "target", "csls", "margin", "csls_quantile", "margin_quantile", "trained")
+"""What is recorded of a pair when it is proposed, for the calibrator (``ScoreTable.features``)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,6 +41,11 @@ class ScoreTable:
     """(N1,) bool: the source is free and also its best target's best free source."""
     excluded: np.ndarray
     """(E, 2) pairs never proposed (rejected answers), sorted by source."""
+    best_sorted: np.ndarray
+    """Ascending best CSLS score of every free source that has a candidate: the reference
+    distribution of ``features``' CSLS quantile."""
+    margin_sorted: np.ndarray
+    """Ascending best-minus-second margin of the same sources (inf with a single candidate)."""
 
     def score(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """CSLS and margin of ``pairs`` (P, 2): the margin is the pair's score minus the source's
@@ -53,6 +63,19 @@ class ScoreTable:
         with np.errstate(invalid="ignore"):
             margin = csls - others
         return csls, np.where(np.isneginf(others), np.inf, margin)
+
+    def features(self, pairs: np.ndarray, trained_with: np.ndarray | None = None) -> pd.DataFrame:
+        """``SCORE_COLUMNS`` of ``pairs`` (P, 2): CSLS and margin (``score``), their quantiles
+        among the free sources' best candidates (what the calibrator reads: comparable across
+        model versions, where raw scores drift), and ``trained``: the pair is one of
+        ``trained_with`` (Q, 2), the pseudo-labels this table's model was trained with."""
+        pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        csls, margin = self.score(pairs)
+        return pd.DataFrame({
+            "source": pairs[:, 0], "target": pairs[:, 1], "csls": csls, "margin": margin,
+            "csls_quantile": _quantile(self.best_sorted, csls), "margin_quantile": _quantile(self.margin_sorted, margin),
+            "trained": contains_pairs(trained_with, pairs),
+        })
 
     @torch.no_grad()
     def candidates(self, sources: np.ndarray, targets: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray]:
@@ -72,6 +95,22 @@ class ScoreTable:
             ids[lo : lo + len(csls)] = np.where(np.isfinite(scores[lo : lo + len(csls)]),
                                                 np.asarray(targets, np.int64)[best.indices.cpu().numpy()], -1)
         return scores, ids
+
+
+def contains_pairs(pairs: np.ndarray | None, queries: np.ndarray) -> np.ndarray:
+    """(Q,) bool: each row of ``queries`` (Q, 2) is a row of ``pairs`` (P, 2; None: none)."""
+    queries = np.asarray(queries, dtype=np.int64).reshape(-1, 2)
+    if pairs is None or len(pairs) == 0:
+        return np.zeros(len(queries), dtype=bool)
+    keys = set(map(tuple, np.asarray(pairs, dtype=np.int64).reshape(-1, 2).tolist()))
+    return np.array([(s, t) in keys for s, t in queries.tolist()], dtype=bool)
+
+
+def _quantile(sorted_reference: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Share of ``sorted_reference`` at or below each value (NaN without a reference)."""
+    if len(sorted_reference) == 0:
+        return np.full(len(values), np.nan)
+    return np.searchsorted(sorted_reference, values, side="right") / len(sorted_reference)
 
 
 def _excluded_cells(excluded: np.ndarray, sources: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -128,4 +167,9 @@ def score_table(
     has = best_target >= 0
     mutual = np.zeros(n1, dtype=bool)
     mutual[has] = col_source.cpu().numpy()[best_target[has] - n1] == np.flatnonzero(has)
-    return ScoreTable(emb, n1, r_source, r_target, top_targets, top_scores, mutual & free_source, exclude)
+    reference = top_scores[has & free_source]
+    second = reference[:, 1] if reference.shape[1] > 1 else np.full(len(reference), -np.inf)
+    with np.errstate(invalid="ignore"):
+        margins = np.where(np.isneginf(second), np.inf, reference[:, 0] - second)
+    return ScoreTable(emb, n1, r_source, r_target, top_targets, top_scores, mutual & free_source, exclude,
+                      np.sort(reference[:, 0]), np.sort(margins))

@@ -67,5 +67,5 @@ def _from_checkpoint(args: argparse.Namespace):
     learner.load(args.checkpoint)
     none = np.zeros((0, 2), np.int64)
     table = learner.score_table(learner.embeddings(), none, none)
-    alignment = predict_alignment(table, {}, Calibrator.fit([], [], []))
+    alignment = predict_alignment(table, {}, Calibrator.unfitted())
     return alignment_records(alignment, pair.entities, args.min_probability)

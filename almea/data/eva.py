@@ -1,7 +1,8 @@
 """Loader for the EVA/MCLEA layout (DBP15K and kin).
 
 Files: ``ent_ids_1/2`` (``id<TAB>uri``), ``triples_1/2`` (``head<TAB>rel<TAB>tail`` ids),
-``ill_ent_ids`` (gold links), optional ``training_attrs_1/2`` (``uri<TAB>attr...``),
+``ill_ent_ids`` (gold links; optional: absent means none, but a file that is there must
+hold links), optional ``training_attrs_1/2`` (``uri<TAB>attr...``),
 ``translated_ent_name.json`` and an image-feature file. Dataset ids are remapped to our
 index space (KG1 first) so gaps or offsets in the files do not matter.
 """
@@ -112,9 +113,10 @@ def load_eva(folder: Path, image_features: Path | None = None, allow_pickle: boo
     rel += _read_triples(folder / "triples_2", index, n1, n, relations)
 
     links_path = folder / "ill_ent_ids"
+    gold = read_rows(links_path, 2, "kg1_id<TAB>kg2_id") if is_present(links_path) else ()
     rows = [
         (line, _entity(links_path, line, a, index, 0, n1), _entity(links_path, line, b, index, n1, n))
-        for line, (a, b) in read_rows(links_path, 2, "kg1_id<TAB>kg2_id")
+        for line, (a, b) in gold
     ]
     links = check_one_to_one(links_path, rows, uris, n1)
 

@@ -1,5 +1,10 @@
 """Loader for the OpenEA layout (``rel_triples_1/2``, ``attr_triples_1/2``, ``ent_links``).
 
+``ent_links`` (gold links) is optional: a pair nobody has aligned yet has none, and its
+annotation project starts from uploaded seeds or from nothing. A file that is there is
+checked as always (an empty one is still an error: it is more likely a failed export
+than a statement that there is no gold).
+
 Entities are the ones named in a KG's triple files, in order of first appearance, so a
 link to an entity that no triple mentions is reported as unknown rather than invented.
 """
@@ -47,7 +52,8 @@ def _read_kg(folder: Path, side: int, entities: _Vocab, relations: _Vocab, keys:
 
 
 def load_openea(folder: Path) -> KGPair:
-    """Load an OpenEA-layout pair; ``attr_triples_*`` are optional, the rest required."""
+    """Load an OpenEA-layout pair; ``attr_triples_*`` and ``ent_links`` are optional (no
+    ``ent_links``: ``links`` is (0, 2)), the rest required."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataFormatError(folder, "dataset folder does not exist")
@@ -60,7 +66,8 @@ def load_openea(folder: Path) -> KGPair:
 
     links_path = folder / "ent_links"
     rows = []
-    for line, (a, b) in read_rows(links_path, 2, "kg1_entity<TAB>kg2_entity"):
+    gold = read_rows(links_path, 2, "kg1_entity<TAB>kg2_entity") if is_present(links_path) else ()
+    for line, (a, b) in gold:
         for name, vocab, kg in ((a, kg1, 1), (b, kg2, 2)):
             if name not in vocab:
                 raise DataFormatError(

@@ -3,18 +3,16 @@ from almea.selection.dissimilarity import dissimilarity_matrix, diversity_penalt
 from almea.selection.ds3 import DS3Result, ds3_admm, ds3_objective, representatives
 from almea.selection.ds3_reference import ds3_cvxpy
 from almea.selection.pool import CandidatePool, candidate_pool
+from almea.selection.registry import STRATEGIES, make_strategy, strategy_parameters
 from almea.selection.strategies import (
     SOLVERS,
-    STRATEGIES,
     DS3Selection,
     Selection,
     SelectionContext,
     degree_selection,
     ds3_selection,
-    make_strategy,
     most_confident_selection,
     random_selection,
-    strategy_parameters,
     uncertainty_selection,
 )
 

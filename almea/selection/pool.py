@@ -31,6 +31,12 @@ class CandidatePool:
     def __len__(self) -> int:
         return len(self.pairs)
 
+    def take(self, rows: np.ndarray) -> CandidatePool:
+        """The pool restricted to ``rows`` (ascending, so the confidence order holds); ranks keep
+        their positions in the full pool, which is what the evidence shows."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return CandidatePool(self.pairs[rows], self.confidence[rows], self.margin[rows], self.rank[rows])
+
     @classmethod
     def empty(cls) -> CandidatePool:
         return cls(np.zeros((0, 2), np.int64), np.zeros(0), np.zeros(0), np.zeros(0, np.int64))

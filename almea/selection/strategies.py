@@ -3,7 +3,7 @@
     strategy(pool: CandidatePool, context: SelectionContext, n: int) -> Selection
 
 so DS3/ACS and the baselines are compared on equal terms and looked up by name in
-``STRATEGIES``. A strategy owns its parameters: the baselines are plain functions with
+``almea.selection.registry.STRATEGIES``. A strategy owns its parameters: the baselines are plain functions with
 none, DS3 is a small frozen dataclass whose fields (alpha, sigma, diversity, solver) are
 checked when it is built; ``make_strategy(name, **parameters)`` gives a configured one.
 Every strategy returns at most n distinct pairs of the pool (the whole pool when n is
@@ -11,12 +11,10 @@ larger), each with the figures that explain why it was chosen.
 """
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass
-from typing import Callable
-
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch.nn import functional as F
 
@@ -40,6 +38,8 @@ class SelectionContext:
     """(N,) int64 entity degrees in their own KG (the degree baseline)."""
     rng: np.random.Generator
     """Randomness of the random baseline; seed it for reproducible picks."""
+    graph: sp.csr_matrix | None = None
+    """(N, N) symmetric 0/1 relation graph of both KGs (structure-aware strategies); None: not given."""
 
     def __post_init__(self) -> None:
         if self.embeddings.ndim != 2:
@@ -201,36 +201,3 @@ def degree_selection(pool: CandidatePool, context: SelectionContext, n: int) -> 
     started = time.perf_counter()
     score = context.degree[pool.pairs[:, 0]] + context.degree[pool.pairs[:, 1]]
     return _selection(pool, np.argsort(-score, kind="stable"), n, "degree", started)
-
-
-Strategy = Callable[[CandidatePool, SelectionContext, int], Selection]
-
-STRATEGIES: dict[str, Strategy] = {
-    "ds3": ds3_selection,
-    "random": random_selection,
-    "most-confident": most_confident_selection,
-    "uncertainty": uncertainty_selection,
-    "degree": degree_selection,
-}
-
-
-def strategy_parameters(name: str) -> tuple[str, ...]:
-    """Names of the parameters strategy ``name`` owns (none for the plain-function baselines)."""
-    check_choice("selection", "strategy", name, tuple(STRATEGIES))
-    strategy = STRATEGIES[name]
-    return tuple(f.name for f in dataclasses.fields(strategy)) if dataclasses.is_dataclass(strategy) else ()
-
-
-def make_strategy(name: str, **parameters: object) -> Strategy:
-    """Strategy ``name`` with ``parameters`` replacing its defaults, checked on the spot.
-
-    A parameter the strategy does not own is an error rather than silently ignored, so
-    ``make_strategy("random", alpha=0.5)`` or a misspelt ``alpah`` fails before any round.
-    """
-    known = strategy_parameters(name)
-    unknown = sorted(set(parameters) - set(known))
-    if unknown:
-        takes = f"takes only {', '.join(known)}" if known else "takes no parameters"
-        raise ValueError(f"strategy {name!r} {takes}; got unknown {', '.join(unknown)}")
-    strategy = STRATEGIES[name]
-    return dataclasses.replace(strategy, **parameters) if parameters else strategy

@@ -11,18 +11,20 @@ THRESHOLDS = (0.5, 0.8, 0.95)
 
 
 def alignment_quality(
-    learner: ActiveLearner, labelled: np.ndarray, rejected: np.ndarray, calibrator: Calibrator, test: np.ndarray
+    learner: ActiveLearner, labelled: np.ndarray, rejected: np.ndarray, calibrator: Calibrator, links: np.ndarray,
+    trained: np.ndarray | None = None,
 ) -> dict[str, float]:
     """ECE of the calibrated probability and estimated vs true precision at ``THRESHOLDS``.
 
-    Scored over the predicted links whose source is a test entity (the only ones whose
-    correctness the gold can tell without having been trained on); the estimate is what a
-    project without gold would show: the mean calibrated probability at or above the cut.
+    Scored over every predicted link (each KG1 entity not verified), as a user gets them:
+    a link is correct when it is one of the gold ``links`` (L, 2), so a source with no
+    counterpart in KG2 is always wrong. The estimate is what a project without gold would
+    show: the mean calibrated probability at or above the cut. ``trained``: the
+    pseudo-labels the learner's model was trained with.
     """
     table = learner.score_table(learner.embeddings(), labelled, rejected)
-    predicted = predict_alignment(table, {"seed": labelled}, calibrator).predicted()
-    judged = predicted[np.isin(predicted["source"].to_numpy(), test[:, 0])]
-    gold = {(int(s), int(t)) for s, t in test}
+    judged = predict_alignment(table, {"seed": labelled}, calibrator, trained).predicted()
+    gold = {(int(s), int(t)) for s, t in links}
     correct = np.array([(s, t) in gold for s, t in judged[["source", "target"]].to_numpy().tolist()], dtype=bool)
     probability = judged["probability"].to_numpy(np.float64)
     out: dict[str, float] = {"alignment_accuracy": float(correct.mean()) if len(correct) else float("nan")}

@@ -18,10 +18,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from tqdm.auto import tqdm
 
 from almea.active import ActiveLearner, GoldOracle, LearnerConfig, parse_budget
-from almea.active.self_training import PseudoLabels, SelfTrainingConfig, answer_calibrator, without_entities
+from almea.active.self_training import (
+    PseudoLabels,
+    SelfTrainingConfig,
+    answer_calibrator,
+    trainable_negatives,
+    without_entities,
+)
 from almea.alignment import Calibrator
 from almea.atomic_write import write_atomically
 from almea.data.kg_pair import KGPair
@@ -94,9 +101,11 @@ class _State:
     labelled: list[list[int]] = field(default_factory=list)
     answered: list[list[int]] = field(default_factory=list)
     rejected: list[list[int]] = field(default_factory=list)
-    answers: list[list[float]] = field(default_factory=list)
-    """Self-training: (source, target, csls, margin, accepted, audit) of every answer, scored
-    when it was proposed (what the calibrator learns from)."""
+    answers: list[dict] = field(default_factory=list)
+    """Self-training: every answer's ``SCORE_COLUMNS`` as it was proposed (what the calibrator
+    learns from), plus accepted and audit."""
+    trained: list[list[int]] = field(default_factory=list)
+    """The pseudo-labels the current model was trained with (their scores are inflated by it)."""
     done: bool = False
 
     @classmethod
@@ -160,7 +169,8 @@ class Simulation:
             _write_json(self.folder / STATE_FILE, asdict(state))
         if self.self_training.enabled:
             state.rows[-1].update(alignment_quality(
-                learner, _pairs(state.labelled), _pairs(state.rejected), self._calibrator(state), self.split.test))
+                learner, _pairs(state.labelled), _pairs(state.rejected), self._calibrator(state), self.pair.links,
+                _pairs(state.trained)))
         state.done = True
         _write_json(self.folder / STATE_FILE, asdict(state))
         return state.rows
@@ -200,9 +210,10 @@ class Simulation:
         if self.self_training.enabled:
             table = learner.score_table(learner.embeddings(), labelled, _pairs(state.rejected))
             calibrator = self._calibrator(state)
-            pseudo = learner.pseudo_labels(table, calibrator, self.split.test)
+            trained = _pairs(state.trained)
+            pseudo = learner.pseudo_labels(table, calibrator, self.split.test, trained)
             selection, audit = learner.select_verified(table, calibrator, pseudo.threshold, n, labelled, answered,
-                                                       self.split.test, rng, self.config.strategy)
+                                                       self.split.test, rng, self.config.strategy, trained)
             self._carried = without_entities(pseudo, selection.pairs)
         else:
             selection = learner.select(n, labelled, answered, self.split.test, rng, self.config.strategy)
@@ -211,8 +222,8 @@ class Simulation:
         accept = self.oracle.answer(selection.pairs, index)
         gold = self.oracle.is_gold(selection.pairs)
         if self.self_training.enabled:
-            csls, margin = table.score(selection.pairs)
-            state.answers += np.column_stack([selection.pairs, csls, margin, accept, audit]).tolist()
+            scores = table.features(selection.pairs, trained).assign(accepted=accept, audit=audit)
+            state.answers += json.loads(scores.to_json(orient="records"))
         state.labelled += selection.pairs[accept].tolist()
         state.rejected += selection.pairs[~accept].tolist()
         state.answered += selection.pairs.tolist()
@@ -232,7 +243,7 @@ class Simulation:
         return self.config.learner.self_training
 
     def _calibrator(self, state: _State) -> Calibrator:
-        return answer_calibrator(np.asarray(state.answers), self.self_training)
+        return answer_calibrator(pd.DataFrame(state.answers), self.self_training)
 
     def _schedule(self, index: int) -> list[tuple[int, bool]]:
         """(epochs, refine) stages of round ``index``: round 0 is T_warm at the base learning
@@ -254,7 +265,7 @@ class Simulation:
         pseudo, self._carried = self._carried, None
         if pseudo is None:
             table = learner.score_table(learner.embeddings(), _pairs(state.labelled), _pairs(state.rejected))
-            pseudo = learner.pseudo_labels(table, self._calibrator(state), self.split.test)
+            pseudo = learner.pseudo_labels(table, self._calibrator(state), self.split.test, _pairs(state.trained))
         gold = self.oracle.is_gold(pseudo.pairs)
         test_entities = np.isin(pseudo.pairs, self.split.test).any(axis=1)
         return pseudo.pairs, {
@@ -274,7 +285,8 @@ class Simulation:
             if epochs and refine and self.self_training.enabled:
                 pseudo, pseudo_row = self._pseudo(learner, state)
             if epochs:
-                learner.train(_pairs(state.labelled), epochs, _pairs(state.rejected), refine=refine, pseudo=pseudo)
+                learner.train(_pairs(state.labelled), epochs, trainable_negatives(_pairs(state.rejected), self.split.test), refine=refine, pseudo=pseudo)
+                state.trained = [] if pseudo is None else pseudo.tolist()
         trained = time.perf_counter()
         metrics = learner.evaluate(self.split.test)
         state.rows.append({

@@ -4,10 +4,18 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
-from almea.active.self_training import SelfTrainingConfig, answer_calibrator, pseudo_labels, verified_batch
+from almea.active.self_training import (
+    SelfTrainingConfig,
+    answer_calibrator,
+    pseudo_labels,
+    trainable_negatives,
+    verification_pool,
+    verified_batch,
+)
 from almea.alignment import Calibrator, score_table
 from almea.selection import CandidatePool
 from almea.selection.strategies import most_confident_selection
@@ -26,12 +34,12 @@ def test_pseudo_labels_never_hold_rejected_pairs_or_labelled_entities():
     labelled = np.array([[0, n1], [1, n1 + 1]])
     rejected = np.array([[2, n1 + 2], [3, n1 + 3]])
     table = score_table(emb, n1, labelled, rejected)
-    pseudo = pseudo_labels(table, Calibrator.fit([], [], []), SelfTrainingConfig(enabled=True), k_max=1000)
+    pseudo = pseudo_labels(table, Calibrator.unfitted(), SelfTrainingConfig(enabled=True), k_max=1000)
     keys = set(map(tuple, pseudo.pairs.tolist()))
     assert len(pseudo) > 20
     assert not keys & set(map(tuple, rejected.tolist()))
     assert not set(pseudo.pairs.ravel()) & set(labelled.ravel())
-    blocked = pseudo_labels(table, Calibrator.fit([], [], []), SelfTrainingConfig(enabled=True), 1000,
+    blocked = pseudo_labels(table, Calibrator.unfitted(), SelfTrainingConfig(enabled=True), 1000,
                             blocked=np.array([5, n1 + 6]))
     assert not set(blocked.pairs.ravel()) & {5, n1 + 6}
 
@@ -40,8 +48,9 @@ def test_a_calibrated_threshold_keeps_only_pairs_that_hold_the_precision():
     emb, n1 = _space(noise=0.8)
     table = score_table(emb, n1, np.zeros((0, 2), np.int64))
     rng = np.random.default_rng(0)
-    answers = np.column_stack([np.zeros((200, 2)), rng.uniform(-0.5, 1.5, 200), rng.uniform(0, 0.5, 200)])
-    answers = np.column_stack([answers, rng.random(200) < 1 / (1 + np.exp(-6 * (answers[:, 2] - 0.4)))])
+    q = rng.uniform(0, 1, 200)
+    answers = pd.DataFrame({"csls_quantile": q, "margin_quantile": rng.uniform(0, 1, 200), "trained": False,
+                            "accepted": rng.random(200) < 1 / (1 + np.exp(-8 * (q - 0.3)))})
     config = SelfTrainingConfig(enabled=True, target_precision=0.9)
     calibrator = answer_calibrator(answers, config)
     pseudo = pseudo_labels(table, calibrator, config, k_max=1000)
@@ -94,3 +103,21 @@ def test_self_training_beats_the_same_run_without_it(demo_pair, tmp_path):
     assert with_st[-1]["l2r_hits@1"] > without[-1]["l2r_hits@1"] + 0.02
     assert with_st[-1]["audited"] >= 1 and 0.0 <= with_st[-1]["ece"] <= 1.0
     assert trained.name.endswith("-st") and not plain.name.endswith("-st")
+
+
+def test_the_verification_pool_is_the_tables_mutual_pairs_without_blocked_sources():
+    emb, n1 = _space()
+    table = score_table(emb, n1, np.array([[0, n1]]), np.array([[1, n1 + 1]]))
+    blocked = np.array([2, 3, 4])
+    answered = np.stack([[5], table.top_targets[[5], 0]], axis=1)
+    pool = verification_pool(table, blocked, answered)
+    mutual = {(int(s), int(table.top_targets[s, 0])) for s in np.flatnonzero(table.mutual)}
+    keys = set(map(tuple, pool.pairs.tolist()))
+    assert keys == {p for p in mutual if p[0] not in {2, 3, 4, 5}}
+    assert (np.diff(pool.confidence) <= 0).all() and (pool.rank == np.arange(len(pool))).all()
+
+
+def test_rejections_touching_held_out_entities_are_never_trained_on():
+    rejected = np.array([[1, 11], [2, 12], [3, 13]])
+    held_out = np.array([[2, 20], [30, 13]])
+    np.testing.assert_array_equal(trainable_negatives(rejected, held_out), [[1, 11]])

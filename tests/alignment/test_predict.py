@@ -21,7 +21,7 @@ def test_alignment_is_one_to_one_and_covers_every_source_with_a_candidate():
     seeds = np.array([[0, n1], [1, n1 + 1]])
     accepted = np.array([[2, n1 + 2]])
     table = score_table(emb, n1, np.concatenate([seeds, accepted]), exclude=np.array([[3, n1 + 3]]), top=5)
-    alignment = predict_alignment(table, {"seed": seeds, "human-accepted": accepted}, Calibrator.fit([], [], []))
+    alignment = predict_alignment(table, {"seed": seeds, "human-accepted": accepted}, Calibrator.unfitted())
     frame = alignment.frame
     assert frame["source"].is_unique and frame["target"].is_unique
     assert set(frame["source"]) == set(range(n1))                   # n2 > n1: every source has a free candidate
@@ -41,7 +41,7 @@ def test_alignment_is_one_to_one_and_covers_every_source_with_a_candidate():
 def test_sources_beyond_their_candidate_lists_still_get_a_partner():
     emb, n1 = _space(n1=50, n2=45, noise=2.0, seed=3)
     table = score_table(emb, n1, np.zeros((0, 2), np.int64), top=2)
-    frame = predict_alignment(table, {}, Calibrator.fit([], [], [])).frame
+    frame = predict_alignment(table, {}, Calibrator.unfitted()).frame
     assert len(frame) == 45 and frame["target"].is_unique and frame["source"].is_unique
 
 
@@ -59,7 +59,9 @@ def test_export_formats(tmp_path):
     emb, n1 = _space()
     table = score_table(emb, n1, np.array([[0, n1]]))
     rng = np.random.default_rng(0)
-    calibrator = Calibrator.fit(rng.uniform(0, 1, 100), rng.uniform(0, 0.3, 100), rng.random(100) < 0.7)
+    answered = pd.DataFrame({"csls_quantile": rng.uniform(0, 1, 100), "margin_quantile": rng.uniform(0, 1, 100),
+                             "trained": np.zeros(100, bool)})
+    calibrator = Calibrator.fit(answered, rng.random(100) < answered["csls_quantile"])
     alignment = predict_alignment(table, {"seed": np.array([[0, n1]])}, calibrator)
     entities = [f"kg1:{i}" for i in range(n1)] + [f"kg2:{i}" for i in range(70)]
     records = alignment_records(alignment, entities, min_probability=0.0)

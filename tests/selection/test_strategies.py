@@ -8,16 +8,13 @@ import numpy as np
 import pytest
 import torch
 
+import scipy.sparse as sp
+
+from almea.selection import STRATEGIES, make_strategy, strategy_parameters
 from almea.selection.pool import CandidatePool, candidate_pool
-from almea.selection.strategies import (
-    STRATEGIES,
-    DS3Selection,
-    Selection,
-    SelectionContext,
-    make_strategy,
-    random_selection,
-    strategy_parameters,
-)
+from almea.selection.strategies import DS3Selection, Selection, SelectionContext, random_selection
+from almea.selection.structure_uncertainty import StructureUncertaintySelection, propagated_uncertainty
+from almea.selection.uncertain_ds3 import UncertainDS3Selection
 
 RECORD_KEYS = {"source", "target", "confidence", "rank", "diversity_penalty", "row_weight"}
 
@@ -47,7 +44,8 @@ def context(emb: torch.Tensor, labelled: np.ndarray, seed: int = 0) -> Selection
 
 def test_every_strategy_shares_one_signature() -> None:
     signatures = {name: inspect.signature(fn) for name, fn in STRATEGIES.items()}
-    assert set(STRATEGIES) == {"ds3", "random", "most-confident", "uncertainty", "degree"}
+    assert set(STRATEGIES) == {"ds3", "random", "most-confident", "uncertainty", "degree", "ds3-uncertain",
+                               "structure-uncertainty"}
     for signature in signatures.values():
         assert list(signature.parameters) == ["pool", "context", "n"]
         assert signature.return_annotation in (Selection, "Selection")
@@ -66,7 +64,7 @@ def test_strategy_returns_n_unique_pool_pairs_with_reasons(name: str) -> None:
         assert field.shape == (7,) and np.isfinite(field).all()
     assert ((selection.diversity >= 1) & (selection.diversity <= 3)).all()
     assert (selection.row_weight >= 0).all()
-    if name != "ds3":
+    if not name.startswith("ds3"):
         assert (selection.diversity == 1).all() and (selection.row_weight == 0).all()
     records = selection.to_records()
     assert len(records) == 7 and set(records[0]) == RECORD_KEYS
@@ -156,7 +154,9 @@ def test_context_validation() -> None:
 
 def test_each_strategy_owns_its_parameters() -> None:
     assert strategy_parameters("ds3") == ("alpha", "sigma", "use_diversity", "solver")
-    assert all(strategy_parameters(name) == () for name in STRATEGIES if name != "ds3")
+    assert strategy_parameters("ds3-uncertain") == ("alpha", "sigma", "use_diversity", "solver", "band")
+    assert strategy_parameters("structure-uncertainty") == ("propagation", "iterations")
+    assert all(strategy_parameters(name) == () for name in STRATEGIES if "ds3" not in name and "structure" not in name)
     assert make_strategy("random") is random_selection
     assert make_strategy("ds3", alpha=0.5, solver="cvxpy") == DS3Selection(alpha=0.5, solver="cvxpy")
     assert make_strategy("ds3") == DS3Selection()
@@ -178,3 +178,36 @@ def test_each_strategy_owns_its_parameters() -> None:
 def test_strategies_reject_unknown_or_bad_parameters(name: str, parameters: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         make_strategy(name, **parameters)
+
+
+def test_uncertain_ds3_chooses_only_within_the_band() -> None:
+    emb, pool, labelled, _ = clustered_world()
+    selection = UncertainDS3Selection(band=2.0)(pool, context(emb, labelled), 5)
+    band = set(np.argsort(pool.margin, kind="stable")[:10].tolist())
+    assert len(selection) == 5 and set(selection.rank.tolist()) <= band
+    assert selection.strategy == "ds3-uncertain"
+    with pytest.raises(ValueError, match="band"):
+        UncertainDS3Selection(band=0.5)
+
+
+def test_propagated_uncertainty_is_the_fixed_point() -> None:
+    graph = sp.csr_matrix(np.array([[0, 1, 1, 0], [1, 0, 0, 0], [1, 0, 0, 1], [0, 0, 1, 0]], dtype=float))
+    own = np.array([0.2, 1.0, 0.0, 0.5])
+    spread = graph.toarray() / graph.toarray().sum(axis=0)
+    exact = np.linalg.solve(np.eye(4) - 0.5 * spread, 0.5 * own)
+    np.testing.assert_allclose(propagated_uncertainty(graph, own, 0.5, 60), exact, atol=1e-12)
+
+
+def test_structure_uncertainty_prefers_uncertain_neighbourhoods() -> None:
+    """Two candidates equally uncertain: the one whose source has uncertain neighbours comes
+    first; without a graph the order is plain uncertainty (smallest margin first)."""
+    pairs = np.array([[0, 10], [1, 11], [2, 12], [3, 13], [4, 14]])
+    pool = CandidatePool(pairs, np.linspace(1, 0, 5), np.array([0.5, 0.5, 0.2, 0.2, 0.2]), np.arange(5))
+    rows, cols = [1, 1, 1, 2, 3, 4], [2, 3, 4, 1, 1, 1]                 # entity 1 links to 2, 3, 4
+    graph = sp.csr_matrix((np.ones(6), (rows, cols)), shape=(20, 20))
+    emb = torch.randn(20, 4)
+    with_graph = SelectionContext(emb, np.zeros((0, 2)), np.zeros(20, np.int64), np.random.default_rng(0), graph)
+    order = StructureUncertaintySelection()(pool, with_graph, 5).pairs[:, 0].tolist()
+    assert order.index(1) < order.index(0)
+    plain = SelectionContext(emb, np.zeros((0, 2)), np.zeros(20, np.int64), np.random.default_rng(0))
+    assert StructureUncertaintySelection()(pool, plain, 5).pairs[:, 0].tolist()[:3] == [2, 3, 4]

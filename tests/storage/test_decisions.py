@@ -184,3 +184,19 @@ def test_bad_seed_labels_store_nothing(store: ProjectStore) -> None:
     with pytest.raises(InvalidRequestError, match="seed label 0: target must be a non-empty string"):
         store.import_seed_labels([("a", "")])
     assert store.seed_labels() == []
+
+
+def test_answered_proposals_carry_their_own_verdict_and_evidence(store: ProjectStore) -> None:
+    round_ = open_round(store, 5)
+    first, second, third, fourth, fifth = store.proposals(round_.id)
+    store.decide(first.id, "alice", "accept")
+    store.decide(second.id, "alice", "accept")
+    store.decide(second.id, "bob", "reject")
+    store.decide(third.id, "alice", "skip")
+    store.decide(fourth.id, "alice", "unsure")
+    store.decide(fifth.id, "alice", "reject")
+    store.undo_last("alice")                                           # the reject of the fifth is gone
+    answered = store.answered_proposals()
+    assert [(a.proposal.id, a.verdict) for a in answered] == [(first.id, "accept"), (second.id, "conflict"),
+                                                              (fourth.id, "unsure")]
+    assert answered[0].proposal.evidence == first.evidence
