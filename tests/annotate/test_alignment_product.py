@@ -230,7 +230,7 @@ def test_an_old_config_without_self_training_loads_with_it_off(home: Path, tmp_p
     project = AnnotationProject(tmp_path / "old")
     assert not project.settings.learner.self_training.enabled
     assert project.settings.learner.selection.strategy == TINY.learner.selection.strategy
-    assert ProjectSettings().learner.selection.strategy == "uncertainty"
+    assert ProjectSettings().learner.selection.strategy == "random"
     assert ProjectSettings().learner.self_training.enabled
     assert project_data(dataset).pair.n1 == project.data.pair.n1
     project.close()
