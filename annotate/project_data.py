@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -10,7 +10,7 @@ import numpy as np
 
 from almea.data import load_dataset
 from almea.data.kg_pair import KGPair
-from almea.training.split import split_links
+from almea.training.split import LinkSplit, split_entities
 from annotate.pair_view import EntityIndex
 from storage import LabelledPair
 
@@ -38,18 +38,33 @@ class ProjectData:
         return np.asarray(rows, dtype=np.int64).reshape(-1, 2)
 
     def held_out(self, eval_ratio: float, seed: int, seeds: np.ndarray | None = None) -> np.ndarray:
-        """(T, 2) gold links that score models and are never proposed (empty without gold).
+        """(T, 2) gold links that score models (empty without gold); see ``evaluation_split``."""
+        return self.evaluation_split(eval_ratio, seed, seeds).test
 
-        Links sharing an entity with a ``seeds`` pair (imported seed links, trained on) are
-        left out: scoring a model on links it was trained on would overstate its accuracy.
+    def blocked(self, eval_ratio: float, seed: int, seeds: np.ndarray | None = None) -> np.ndarray:
+        """(B, 2) what is never proposed nor trained on: the held-out links, then one
+        ``(source, NO_COUNTERPART)`` row per held-out KG1 entity without a gold link."""
+        return self.evaluation_split(eval_ratio, seed, seeds).blocked
+
+    def evaluation_split(self, eval_ratio: float, seed: int, seeds: np.ndarray | None = None) -> LinkSplit:
+        """``eval_ratio`` of the KG1 entities, linked or not, held out to score models.
+
+        Entities rather than links are drawn so that the entities people answer about are a
+        sample of those the held-out precision is measured on: a link split keeps every
+        unlinked entity askable, and the calibrator fitted on the answers then understates
+        the precision of the held-out ones. Links sharing an entity with a ``seeds`` pair
+        (labels trained on: seed links, accepted answers) are left out: scoring a model on
+        links it was trained on would overstate its accuracy.
         """
-        if eval_ratio <= 0 or len(self.pair.links) < 2:
-            return np.zeros((0, 2), np.int64)
-        test = split_links(self.pair.links, eval_ratio, seed).test
+        links = self.pair.links
+        if eval_ratio <= 0 or len(links) < 2:
+            return LinkSplit(test=np.zeros((0, 2), np.int64), pool=links, n_links=len(links))
+        split = split_entities(links, self.pair.n1, eval_ratio, seed)
         if seeds is None or len(seeds) == 0:
-            return test
+            return split
+        test = split.test
         seeded = np.isin(test[:, 0], seeds[:, 0]) | np.isin(test[:, 1], seeds[:, 1])
-        return test[~seeded]
+        return replace(split, test=test[~seeded], unlinked=np.setdiff1d(split.unlinked, seeds[:, 0]))
 
 
 @lru_cache(maxsize=4)

@@ -50,8 +50,9 @@ class BatchInputs:
     """(L, 2) seed links and accepted answers."""
     answered: np.ndarray
     """(A, 2) pairs answered in any way but skip: never proposed again."""
-    held_out: np.ndarray
-    """(T, 2) held-out gold links: their entities are never proposed."""
+    blocked: np.ndarray
+    """(B, 2) held-out gold links and unlinked held-out sources (``ProjectData.blocked``):
+    their entities are never proposed."""
     trained: np.ndarray
     """(P, 2) pseudo-labels the new model was trained with."""
 
@@ -63,12 +64,12 @@ def propose(learner: ActiveLearner, inputs: BatchInputs, n: int, rng: np.random.
     strategy = COLD_START_STRATEGY if cold else None
     pool = None
     if learner.config.self_training.enabled:
-        threshold = learner.pseudo_labels(inputs.table, inputs.calibrator, inputs.held_out, inputs.trained).threshold
+        threshold = learner.pseudo_labels(inputs.table, inputs.calibrator, inputs.blocked, inputs.trained).threshold
         selection, audit = learner.select_verified(
-            inputs.table, inputs.calibrator, threshold, n, inputs.labelled, inputs.answered, inputs.held_out, rng,
+            inputs.table, inputs.calibrator, threshold, n, inputs.labelled, inputs.answered, inputs.blocked, rng,
             strategy, inputs.trained)
     else:
-        pool = learner.pool(inputs.embeddings, inputs.labelled, inputs.answered, inputs.held_out)
+        pool = learner.pool(inputs.embeddings, inputs.labelled, inputs.answered, inputs.blocked)
         selection = learner.choose(pool, inputs.embeddings, n, inputs.labelled, rng, strategy)
         audit = np.zeros(len(selection), dtype=bool)
     scores = calibration_evidence(inputs.table.features(selection.pairs, inputs.trained), audit)

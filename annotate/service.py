@@ -109,8 +109,9 @@ class AnnotationProject:
         return len(self.data.pair.links) > 0
 
     def held_out(self) -> np.ndarray:
-        """The gold links that score this project's models (the worker's set)."""
-        return self.data.held_out(self.settings.eval_ratio, self.settings.seed, self._seed_ids)
+        """The gold links that score this project's models (the worker's set: none touches a label)."""
+        labelled = self.data.pair_ids(self.store.accepted_pairs())
+        return self.data.held_out(self.settings.eval_ratio, self.settings.seed, labelled)
 
     def close(self) -> None:
         self.store.close()

@@ -98,7 +98,7 @@ def _draw_selection_map(
     """
     try:
         selection, labelled = batch.selection, inputs.labelled
-        pool = batch.pool or learner.pool(embeddings, labelled, inputs.answered, inputs.held_out)
+        pool = batch.pool or learner.pool(embeddings, labelled, inputs.answered, inputs.blocked)
         plain = selection.pairs
         if selection.strategy == "ds3" and learner.config.selection.use_diversity:
             rng = np.random.default_rng(version)
@@ -132,7 +132,8 @@ def train_and_propose(store: ProjectStore, job: Job) -> None:
     labelled = data.pair_ids(accepted)
     seeds = labelled[np.array([p.origin != ANNOTATION for p in accepted], dtype=bool).reshape(-1)]
     rejected = data.pair_ids(store.rejected_pairs())
-    held_out = data.held_out(settings.eval_ratio, settings.seed, seeds)
+    held_out = data.held_out(settings.eval_ratio, settings.seed, labelled)
+    blocked = data.blocked(settings.eval_ratio, settings.seed, labelled)
     answers = answers_frame(store)
     calibrator = answer_calibrator(answers, self_training)
     store.update_job(job.id, progress=0.02, message="loading the model")
@@ -144,7 +145,7 @@ def train_and_propose(store: ProjectStore, job: Job) -> None:
     if self_training.enabled and refine:
         store.update_job(job.id, progress=0.03, message="choosing pseudo-labels")
         table = learner.score_table(learner.embeddings(), labelled, rejected)
-        pseudo = learner.pseudo_labels(table, calibrator, held_out, trained=load_pseudo_labels(latest))
+        pseudo = learner.pseudo_labels(table, calibrator, blocked, trained=load_pseudo_labels(latest))
         trained, pseudo_threshold = pseudo.pairs, _finite(pseudo.threshold)
     epochs = (settings.round_epochs if refine else settings.warm_epochs) if len(labelled) + len(trained) else 0
     partial = epoch_checkpoint_path(store, job, latest)
@@ -156,7 +157,7 @@ def train_and_propose(store: ProjectStore, job: Job) -> None:
             learner.trainer.epoch_checkpoint = EpochCheckpoint(partial, settings.checkpoint_every)
         what = f"training on {len(labelled)} labels" + (f" and {len(trained)} pseudo-labels" if len(trained) else "")
         report = _progress(store, job, 0.05, 0.85, what, done, epochs)
-        learner.train(labelled, epochs - done, trainable_negatives(rejected, held_out), on_epoch=report, refine=refine,
+        learner.train(labelled, epochs - done, trainable_negatives(rejected, blocked), on_epoch=report, refine=refine,
                       pseudo=trained)
         learner.trainer.epoch_checkpoint = None
     metrics = {"labelled": len(labelled), "rejected": len(rejected), "epochs": learner.trainer.epoch,
@@ -178,7 +179,7 @@ def train_and_propose(store: ProjectStore, job: Job) -> None:
     checkpoint = store.register_checkpoint(path, round_id=job.params.get("round_id"), job_id=job.id, metrics=metrics)
     partial.unlink(missing_ok=True)
     store.update_job(job.id, progress=0.9, message="selecting the next batch")
-    inputs = BatchInputs(table, embeddings, calibrator, labelled, data.pair_ids(store.answered_pairs()), held_out,
+    inputs = BatchInputs(table, embeddings, calibrator, labelled, data.pair_ids(store.answered_pairs()), blocked,
                          trained)
     rng = np.random.default_rng([settings.seed, checkpoint.model_version])
     cold = learner.trainer.epoch == 0

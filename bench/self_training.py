@@ -22,6 +22,7 @@ from almea.cli.main import build_parser
 from almea.cli.simulate_cmd import simulation_configs
 from almea.simulation import Simulation, mean_std
 from almea.simulation.quality import THRESHOLDS
+from almea.training.split import SPLITS
 
 
 def _groups(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
@@ -42,7 +43,7 @@ def _run(args: argparse.Namespace, seed: int) -> None:
             continue
         cli = build_parser().parse_args([
             "simulate", "--data", str(args.data), "--layout", args.layout, "--seeds", "1", "--first-seed", str(seed),
-            "--warm-epochs", str(args.warm_epochs), "--round-epochs", str(args.round_epochs), "--quiet", *extra,
+            "--warm-epochs", str(args.warm_epochs), "--round-epochs", str(args.round_epochs), "--split", args.split, "--quiet", *extra,
         ])
         for config in simulation_configs(cli):
             if folder.endswith("bases") and config.budget == args.budget:
@@ -91,6 +92,8 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--groups", nargs="+", choices=("st", "plain-bases", "st-bases", "plain"),
                         help="run only these groups (default: all, in the order above)")
+    parser.add_argument("--split", choices=SPLITS, default="links",
+                        help="hold out links (the paper) or KG1 entities (the calibration check)")
     parser.add_argument("--warm-epochs", type=int, default=40)
     parser.add_argument("--round-epochs", type=int, default=10)
     parser.add_argument("--table-only", action="store_true", help="print the finished runs, run nothing")

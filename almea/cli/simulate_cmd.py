@@ -15,6 +15,7 @@ from almea.model.config import TrainConfig
 from almea.selection import SOLVERS, STRATEGIES
 from almea.simulation import Simulation, SimulationConfig, mean_std, rounds_frame, summary_frame, write_report
 from almea.simulation.runner import RunInUse
+from almea.training.split import SPLITS
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -30,6 +31,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds (0 .. N-1)")
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--test-ratio", type=float, default=SimulationConfig.test_ratio)
+    parser.add_argument("--split", choices=SPLITS, default=SimulationConfig.split,
+                        help="hold out gold links (the paper) or KG1 entities, linked or not (so the askable "
+                             "entities sample the judged ones: the check of calibration)")
     parser.add_argument("--warm-epochs", type=int, default=SimulationConfig.warm_epochs, help="T_warm")
     parser.add_argument("--round-epochs", type=int, default=SimulationConfig.round_epochs, help="T_inter")
     parser.add_argument("--error-rate", type=float, default=0.0, help="share of oracle answers flipped")
@@ -81,7 +85,7 @@ def simulation_configs(args: argparse.Namespace) -> list[SimulationConfig]:
                 learner = LearnerConfig(features, model, replace(train, seed=seed), replace(selection, strategy=strategy),
                                         self_training)
                 out.append(SimulationConfig(
-                    budget=str(budget), strategy=strategy, seed=seed, test_ratio=args.test_ratio,
+                    budget=str(budget), strategy=strategy, seed=seed, test_ratio=args.test_ratio, split=args.split,
                     warm_epochs=args.warm_epochs, round_epochs=args.round_epochs,
                     refine_epochs=0 if budget.rounds else longest - args.warm_epochs,
                     error_rate=args.error_rate, accept_all=args.accept_all, learner=learner,

@@ -14,7 +14,7 @@ import hashlib
 import json
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,7 @@ from almea.atomic_write import write_atomically
 from almea.data.kg_pair import KGPair
 from almea.simulation.quality import alignment_quality
 from almea.training.pipeline import peak_memory_mb
-from almea.training.split import split_links
+from almea.training.split import SPLITS, make_split
 from almea.training.trainer import seed_everything
 
 STATE_FILE = "state.json"
@@ -56,7 +56,11 @@ class SimulationConfig:
     strategy: str = "ds3"
     seed: int = 0
     test_ratio: float = 0.7
-    """Held-out share of the gold links, fixed per seed for every budget and strategy."""
+    """Held-out share, fixed per seed for every budget and strategy: of the gold links, or
+    of the KG1 entities with ``split="entities"``."""
+    split: str = "links"
+    """What is held out (``almea.training.split``): "links" (the paper's protocol) or
+    "entities", under which the askable entities are a sample of the judged ones."""
     warm_epochs: int = 40
     """T_warm (the paper: 500 on a GPU); 40 epochs reach ~0.57 Hits@1 at 20% seeds on FB-DB."""
     round_epochs: int = 10
@@ -70,6 +74,8 @@ class SimulationConfig:
 
     def __post_init__(self) -> None:
         parse_budget(self.budget)
+        if self.split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {self.split!r}")
         if self.warm_epochs < 1 or self.round_epochs < 0 or self.refine_epochs < 0:
             raise ValueError("need warm_epochs >= 1, round_epochs >= 0 and refine_epochs >= 0, got "
                              f"{self.warm_epochs}, {self.round_epochs}, {self.refine_epochs}")
@@ -77,7 +83,7 @@ class SimulationConfig:
     @property
     def name(self) -> str:
         """A folder name for the run, e.g. ``15%+1%x5-ds3-s0`` (``-st`` with self-training)."""
-        suffix = "-st" if self.learner.self_training.enabled else ""
+        suffix = ("-st" if self.learner.self_training.enabled else "") + ("-es" if self.split == "entities" else "")
         return f"{self.budget.replace(' ', '')}-{self.strategy}-s{self.seed}{suffix}"
 
     def to_dict(self) -> dict:
@@ -90,6 +96,12 @@ def _write_json(path: Path, data: dict) -> None:
 
 def _pairs(rows: list) -> np.ndarray:
     return np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+
+
+def _with_defaults(stored: dict) -> dict:
+    """A stored run config with the fields it predates at their defaults (old runs resume)."""
+    defaults = {f.name: f.default for f in fields(SimulationConfig) if f.default is not MISSING}
+    return {**defaults, **stored}
 
 
 @dataclass
@@ -117,7 +129,7 @@ class _State:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
             raise ValueError(f"{path}: not a simulation state file ({err.msg} at line {err.lineno})") from err
-        if data.get("config") != json.loads(json.dumps(config.to_dict())):
+        if _with_defaults(data.get("config") or {}) != json.loads(json.dumps(config.to_dict())):
             raise ValueError(f"{path}: holds a run with another configuration; use a new --out folder")
         return cls(**data)
 
@@ -131,7 +143,7 @@ class Simulation:
         self.folder = folder
         self.progress = progress
         self.budget = parse_budget(config.budget)
-        self.split = split_links(pair.links, config.test_ratio, config.seed)
+        self.split = make_split(config.split, pair.links, pair.n1, config.test_ratio, config.seed)
         self.oracle = GoldOracle(pair.links, config.error_rate, config.accept_all, config.seed)
         self._carried: PseudoLabels | None = None
 
@@ -181,7 +193,7 @@ class Simulation:
         learner = {k: v for k, v in self.config.learner.to_dict().items() if k not in skip}
         config = self.config
         inputs = [self.budget.base, config.seed, config.test_ratio, config.warm_epochs, config.refine_epochs, learner,
-                  self.pair.name, len(self.pair.links)]
+                  self.pair.name, len(self.pair.links)] + ([config.split] if config.split != "links" else [])
         return hashlib.blake2b(json.dumps(inputs, sort_keys=True).encode(), digest_size=8).hexdigest()
 
     def _warm_start(self, learner: ActiveLearner, state: _State, checkpoint: Path) -> None:
@@ -211,12 +223,12 @@ class Simulation:
             table = learner.score_table(learner.embeddings(), labelled, _pairs(state.rejected))
             calibrator = self._calibrator(state)
             trained = _pairs(state.trained)
-            pseudo = learner.pseudo_labels(table, calibrator, self.split.test, trained)
+            pseudo = learner.pseudo_labels(table, calibrator, self.split.blocked, trained)
             selection, audit = learner.select_verified(table, calibrator, pseudo.threshold, n, labelled, answered,
-                                                       self.split.test, rng, self.config.strategy, trained)
+                                                       self.split.blocked, rng, self.config.strategy, trained)
             self._carried = without_entities(pseudo, selection.pairs)
         else:
-            selection = learner.select(n, labelled, answered, self.split.test, rng, self.config.strategy)
+            selection = learner.select(n, labelled, answered, self.split.blocked, rng, self.config.strategy)
             audit = np.zeros(len(selection), dtype=bool)
         seconds = time.perf_counter() - started
         accept = self.oracle.answer(selection.pairs, index)
@@ -265,9 +277,9 @@ class Simulation:
         pseudo, self._carried = self._carried, None
         if pseudo is None:
             table = learner.score_table(learner.embeddings(), _pairs(state.labelled), _pairs(state.rejected))
-            pseudo = learner.pseudo_labels(table, self._calibrator(state), self.split.test, _pairs(state.trained))
+            pseudo = learner.pseudo_labels(table, self._calibrator(state), self.split.blocked, _pairs(state.trained))
         gold = self.oracle.is_gold(pseudo.pairs)
-        test_entities = np.isin(pseudo.pairs, self.split.test).any(axis=1)
+        test_entities = np.isin(pseudo.pairs, self.split.blocked).any(axis=1)
         return pseudo.pairs, {
             "pseudo_labels": len(pseudo),
             "pseudo_precision": float(gold.mean()) if len(pseudo) else None,
@@ -285,7 +297,7 @@ class Simulation:
             if epochs and refine and self.self_training.enabled:
                 pseudo, pseudo_row = self._pseudo(learner, state)
             if epochs:
-                learner.train(_pairs(state.labelled), epochs, trainable_negatives(_pairs(state.rejected), self.split.test), refine=refine, pseudo=pseudo)
+                learner.train(_pairs(state.labelled), epochs, trainable_negatives(_pairs(state.rejected), self.split.blocked), refine=refine, pseudo=pseudo)
                 state.trained = [] if pseudo is None else pseudo.tolist()
         trained = time.perf_counter()
         metrics = learner.evaluate(self.split.test)

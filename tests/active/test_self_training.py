@@ -1,6 +1,7 @@
 """Self-training under verification: pseudo-labels, the batch split, and what it buys."""
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -20,6 +21,8 @@ from almea.alignment import Calibrator, score_table
 from almea.selection import CandidatePool
 from almea.selection.strategies import most_confident_selection
 from almea.simulation import Simulation
+from almea.simulation.runner import STATE_FILE
+from almea.training.split import make_split
 from tests.active.test_simulation import small_config
 
 
@@ -103,6 +106,20 @@ def test_self_training_beats_the_same_run_without_it(demo_pair, tmp_path):
     assert with_st[-1]["l2r_hits@1"] > without[-1]["l2r_hits@1"] + 0.02
     assert with_st[-1]["audited"] >= 1 and 0.0 <= with_st[-1]["ece"] <= 1.0
     assert trained.name.endswith("-st") and not plain.name.endswith("-st")
+
+
+def test_an_entity_split_run_never_asks_about_held_out_sources_linked_or_not(demo_pair, tmp_path):
+    plain = replace(small_config("random"), warm_epochs=8, split="entities")
+    learner = replace(plain.learner, self_training=SelfTrainingConfig(enabled=True, min_answers=10, target_precision=0.8))
+    config = replace(plain, learner=learner)
+    Simulation(demo_pair, config, tmp_path / "run", progress=False).run()
+    state = json.loads((tmp_path / "run" / STATE_FILE).read_text())
+    split = make_split("entities", demo_pair.links, demo_pair.n1, config.test_ratio, config.seed)
+    held = set(split.test[:, 0]) | set(split.unlinked)
+    assert len(held) == round(config.test_ratio * demo_pair.n1)
+    assert state["answered"] and not {s for s, _ in state["answered"]} & held
+    assert not {s for s, _ in state["labelled"]} & held
+    assert config.name.endswith("-st-es")
 
 
 def test_the_verification_pool_is_the_tables_mutual_pairs_without_blocked_sources():

@@ -87,6 +87,11 @@ def test_a_folder_of_another_run_is_refused(demo_pair, tmp_path) -> None:
     Simulation(demo_pair, replace(small_config("random"), warm_epochs=2, round_epochs=0), folder, progress=False).run()
     with pytest.raises(ValueError, match="another configuration"):
         Simulation(demo_pair, small_config("random"), folder, progress=False).run()
+    state = json.loads((folder / STATE_FILE).read_text())
+    del state["config"]["split"]                       # a run from before splits were a setting
+    (folder / STATE_FILE).write_text(json.dumps(state), encoding="utf-8")
+    assert Simulation(demo_pair, replace(small_config("random"), warm_epochs=2, round_epochs=0), folder,
+                      progress=False).run() == state["rows"]
     (folder / STATE_FILE).write_text("{not json", encoding="utf-8")
     with pytest.raises(ValueError, match="state.json: not a simulation state file"):
         Simulation(demo_pair, small_config("random"), folder, progress=False).run()

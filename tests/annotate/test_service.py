@@ -48,7 +48,12 @@ def test_first_round_is_proposed_with_evidence(project: AnnotationProject) -> No
     assert progress.job.status == "done"
     held_out = {tuple(p) for p in project.held_out().tolist()}
     test_entities = {e for p in held_out for e in p}
+    split = project.data.evaluation_split(project.settings.eval_ratio, project.settings.seed)
+    held_sources = set(split.blocked[:, 0].tolist())
+    assert len(held_sources) == round(project.settings.eval_ratio * project.data.pair.n1)   # KG1 entities, linked or not
+    assert len(split.unlinked) and set(split.unlinked.tolist()) <= held_sources
     for proposal in project.store.proposals(1):
+        assert proposal.source_id not in held_sources
         assert proposal.source_id not in test_entities and proposal.target_id not in test_entities
         assert len(proposal.evidence["alternatives"]) == 5
         assert set(proposal.evidence["modalities"]) >= {"graph", "visual"}

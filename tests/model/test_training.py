@@ -7,7 +7,9 @@ from almea.data import load_dataset
 from almea.features import FeatureConfig
 from almea.model.config import ModelConfig, TrainConfig
 from almea.training.pipeline import train_and_evaluate
-from almea.training.split import split_links
+import numpy as np
+
+from almea.training.split import NO_COUNTERPART, make_split, split_entities, split_links
 from tests.conftest import real_dataset
 
 
@@ -19,6 +21,22 @@ def test_split_is_fixed_per_seed_and_budgets_nest(demo_pair) -> None:
     assert (large[: len(small)] == small).all()
     with pytest.raises(ValueError, match="train pool"):
         a.base(0.9)
+
+
+def test_an_entity_split_holds_out_kg1_entities_linked_or_not() -> None:
+    links = np.column_stack([np.arange(60), 100 + np.arange(60)])     # KG1 entities 60-99 have no link
+    split = split_entities(links, 100, 0.7, seed=3)
+    held = set(split.test[:, 0]) | set(split.unlinked)
+    assert len(held) == 70 and not set(split.test[:, 0]) & set(split.unlinked)
+    assert set(split.unlinked) <= set(range(60, 100)) and set(split.test[:, 0]) <= set(range(60))
+    assert not held & set(split.pool[:, 0]) and len(split.test) + len(split.pool) == split.n_links == 60
+    assert 0.25 < len(split.unlinked) / 70 < 0.55                      # unlinked in about their share (40%)
+    blocked = split.blocked
+    assert len(blocked) == 70 and (blocked[len(split.test):, 1] == NO_COUNTERPART).all()
+    assert (split_entities(links, 100, 0.7, seed=3).pool == split.pool).all()
+    assert (make_split("links", links, 100, 0.7, 3).blocked == split_links(links, 0.7, 3).test).all()
+    with pytest.raises(ValueError, match="split must be one of"):
+        make_split("pairs", links, 100, 0.7, 3)
 
 
 def test_synthetic_pair_reaches_high_hits(demo_pair) -> None:
