@@ -30,6 +30,7 @@ from annotate.answers import answers_frame
 from annotate.jobs import TRAIN, fail_abandoned_jobs, worker_lock
 from annotate.project_data import project_data
 from annotate.proposals import Batch, BatchInputs, propose
+from annotate.model_files import prune_model_files
 from annotate.selection_map import map_path, selection_map
 from annotate.settings import ProjectSettings
 from storage import Checkpoint, ConflictError, Job, ProjectStore
@@ -178,6 +179,7 @@ def train_and_propose(store: ProjectStore, job: Job) -> None:
     metrics.update(deliver_alignment(store.project_dir, version, alignment, data.pair.entities))
     checkpoint = store.register_checkpoint(path, round_id=job.params.get("round_id"), job_id=job.id, metrics=metrics)
     partial.unlink(missing_ok=True)
+    prune_model_files(store.checkpoints())
     store.update_job(job.id, progress=0.9, message="selecting the next batch")
     inputs = BatchInputs(table, embeddings, calibrator, labelled, data.pair_ids(store.answered_pairs()), blocked,
                          trained)
