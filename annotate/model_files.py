@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from annotate.alignment_output import pseudo_file
+from annotate.standby import standby_file
 from storage import Checkpoint
 
 KEEP_RECENT = 2
@@ -24,10 +25,10 @@ def prunable(checkpoints: list[Checkpoint], keep_recent: int = KEEP_RECENT) -> l
 
 
 def prune_model_files(checkpoints: list[Checkpoint], keep_recent: int = KEEP_RECENT) -> list[Path]:
-    """Delete the weight and pseudo-label files of ``prunable`` checkpoints; the paths removed."""
+    """Delete the weight, pseudo-label and standby files of ``prunable`` checkpoints; the paths removed."""
     removed = []
     for checkpoint in prunable(checkpoints, keep_recent):
-        for path in (checkpoint.path, pseudo_file(checkpoint.path)):
+        for path in (checkpoint.path, pseudo_file(checkpoint.path), standby_file(checkpoint.path)):
             if path.is_file():
                 path.unlink()
                 removed.append(path)

@@ -26,6 +26,7 @@ from annotate.pair_view import PairView, pair_view
 from annotate.project_data import ProjectData, project_data
 from annotate.seeds import gold_seeds, read_seed_tsv
 from annotate.settings import ProjectSettings
+from annotate.standby import STANDBY, load_standby
 from annotate.jobs import TRAIN, detect_dead_worker, start_worker, worker_running
 from storage import Job, Proposal, ProjectStore, Round, RoundClosedError, RoundCounts, Verdict  # noqa: F401 - re-exported
 
@@ -127,7 +128,8 @@ class AnnotationProject:
             return None
         proposal = self.store.next_pair(current.id, annotator)
         if proposal is None and self.store.close_round_if_stalled(current.id, annotator):
-            self.queue_training(current.id)
+            self._after_close(current)
+            return self.next_pair(annotator)
         return None if proposal is None else self.card(proposal)
 
     def proposal_card(self, proposal_id: int) -> PairCard:
@@ -185,9 +187,33 @@ class AnnotationProject:
     def close_round(self) -> Job:
         """Close the open round (early or when done) and queue retraining + the next batch."""
         current = self.store.current_round()
-        if current is not None:
-            self.store.close_round(current.id)
-        return self.queue_training(None if current is None else current.id)
+        if current is None:
+            return self.queue_training()
+        self.store.close_round(current.id)
+        return self._after_close(current)
+
+    def _after_close(self, closed: Round) -> Job:
+        """Open the closed round's standby queue (``annotate.standby``), then queue retraining;
+        the standby opens first so that a fast worker's new round closes it, not the reverse."""
+        if closed.strategy != STANDBY:
+            self._open_standby(closed)
+        return self.queue_training(closed.id)
+
+    def _open_standby(self, closed: Round) -> Round | None:
+        """A round of the standby pairs of ``closed``'s model, minus the pairs answered and the
+        entities aligned meanwhile; None when there are none."""
+        latest = self.store.latest_checkpoint()
+        if latest is None or latest.model_version != closed.model_version or self.store.current_round() is not None:
+            return None
+        answered = {tuple(p) for p in self.data.pair_ids(self.store.answered_pairs()).tolist()}
+        aligned = self.aligned()
+        rows = [r for r in load_standby(latest) if (r["source_id"], r["target_id"]) not in answered
+                and r["source_id"] not in aligned and r["target_id"] not in aligned]
+        if not rows:
+            return None
+        standby = self.store.start_round(STANDBY, model_version=closed.model_version, budget=len(rows))
+        self.store.add_proposals(standby.id, rows)
+        return standby
 
     def queue_training(self, round_id: int | None = None) -> Job:
         pending = [j for j in self.store.jobs(kind=TRAIN) if j.status in ("queued", "running")]

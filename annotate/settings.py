@@ -36,15 +36,25 @@ class ProjectSettings:
     """Epochs between the worker's epoch checkpoints (0: none), so a job whose worker dies
     resumes from the last one when retried instead of from its first epoch."""
     eval_ratio: float = 0.3
-    """Share of the dataset's gold links held out to score each model (0: no scoring).
-    Their entities are never proposed, so the learning curve stays honest."""
+    """Share of the dataset's KG1 entities held out to score each model on their gold links
+    (0: no scoring). They are never proposed, so the learning curve stays honest."""
+    standby_size: int | None = None
+    """Pairs the model proposes beyond its batch, served while the next model trains
+    (``annotate.standby``); None: as many as ``batch_size``, 0: none (annotators wait)."""
     seed: int = 0
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.warm_epochs < 1 or self.round_epochs < 0 or self.checkpoint_every < 0:
             raise ValueError("batch_size and warm_epochs must be >= 1, round_epochs and checkpoint_every >= 0")
+        if self.standby_size is not None and self.standby_size < 0:
+            raise ValueError(f"standby_size must be >= 0 (or None: the batch size), got {self.standby_size}")
         if not 0.0 <= self.eval_ratio < 1.0:
             raise ValueError(f"eval_ratio must lie in [0, 1), got {self.eval_ratio}")
+
+    @property
+    def standby_pairs(self) -> int:
+        """How many standby pairs each model proposes."""
+        return self.batch_size if self.standby_size is None else self.standby_size
 
     def to_dict(self) -> dict:
         return asdict(self)

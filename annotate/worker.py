@@ -16,6 +16,7 @@ import fcntl
 import os
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ from annotate.proposals import Batch, BatchInputs, propose
 from annotate.model_files import prune_model_files
 from annotate.selection_map import map_path, selection_map
 from annotate.settings import ProjectSettings
+from annotate.standby import save_standby
 from storage import Checkpoint, ConflictError, Job, ProjectStore
 from storage.labels import ANNOTATION
 
@@ -186,6 +188,12 @@ def train_and_propose(store: ProjectStore, job: Job) -> None:
     rng = np.random.default_rng([settings.seed, checkpoint.model_version])
     cold = learner.trainer.epoch == 0
     batch = propose(learner, inputs, settings.batch_size, rng, data.pair.entities, cold=cold)
+    standby = []
+    if settings.standby_pairs:
+        store.update_job(job.id, progress=0.94, message="selecting the standby pairs")
+        after_batch = replace(inputs, answered=np.concatenate([inputs.answered, batch.selection.pairs]))
+        standby = propose(learner, after_batch, settings.standby_pairs, rng, data.pair.entities, cold=cold).proposals
+    save_standby(checkpoint.path, standby)
     current = store.current_round()
     if current is not None:
         store.close_round(current.id)

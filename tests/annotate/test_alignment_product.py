@@ -96,7 +96,7 @@ def test_the_worker_self_trains_and_writes_the_alignment_after_every_model(home:
     assert v2.metrics["pseudo_labels"] == len(trained) > 0
     assert v2.metrics["epochs"] == TINY.warm_epochs + TINY.round_epochs
     pseudo = {tuple(p) for p in trained.tolist()}
-    for proposal in project.store.proposals(2):
+    for proposal in project.store.proposals(project.store.current_round().id):
         assert proposal.evidence[CALIBRATION]["trained"] == ((proposal.source_id, proposal.target_id) in pseudo)
     answers = answers_frame(project.store)
     gold = {tuple(p) for p in project.data.pair.links.tolist()}

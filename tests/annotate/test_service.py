@@ -87,18 +87,20 @@ def test_a_finished_batch_queues_retraining_and_the_next_round(project: Annotati
     labels = project.progress().labels
     answered = project.answer_with_oracle()
     assert answered == TINY.batch_size
-    assert project.store.current_round() is None
     assert project.store.get_round(1).status == "closed"
+    standby = project.store.current_round()
+    assert (standby.id, standby.strategy, standby.model_version) == (2, "standby", 1)  # no idle wait (test_standby)
     job = project.progress().job
     assert job.status == "queued" and job.params == {"round_id": 1}
     run_jobs(project.folder)
     progress = project.progress()
-    assert progress.round.id == 2 and progress.model_version == 2 and progress.job.status == "done"
+    assert progress.round.id == 3 and progress.model_version == 2 and progress.job.status == "done"
+    assert project.store.get_round(2).status == "closed"
     accepted = progress.labels - labels
     gold = {tuple(p) for p in project.data.pair.links.tolist()}
     assert accepted == sum((p.source_id, p.target_id) in gold for p in project.store.proposals(1))
     old = {(p.source_id, p.target_id) for p in project.store.proposals(1)}
-    assert not old & {(p.source_id, p.target_id) for p in project.store.proposals(2)}
+    assert not old & {(p.source_id, p.target_id) for p in project.store.proposals(3)}
     assert project.store.latest_checkpoint().metrics["epochs"] == TINY.warm_epochs + TINY.round_epochs
     rates = [torch.load(c.path, weights_only=True)["optimizer"]["param_groups"][0]["lr"]
              for c in project.store.checkpoints()]
@@ -121,7 +123,7 @@ def test_closing_early_keeps_answers_and_a_failed_job_can_be_retried(project: An
     project.store.register_checkpoint(_retrain_base(project), metrics={})
     project.retry(job.id)
     run_jobs(project.folder)
-    assert project.store.get_job(job.id).status == "done" and project.store.current_round().id == 2
+    assert project.store.get_job(job.id).status == "done" and project.store.current_round().id == 3   # 2: standby
 
 
 def _retrain_base(project: AnnotationProject) -> Path:
@@ -222,10 +224,12 @@ def test_a_round_whose_pairs_were_all_skipped_closes_and_retrains(project: Annot
     monkeypatch.setattr(AnnotationProject, "ensure_worker", lambda self: False)
     while (card := project.next_pair("ann")) is not None:
         project.decide("ann", card.proposal.id, "skip")
-    assert project.store.get_round(1).status == "closed"
+    assert project.store.get_round(1).status == "closed" and project.store.get_round(2).strategy == "standby"
+    assert project.store.get_round(2).status == "closed" and project.store.current_round() is None
     job = project.progress().job
-    assert job.status == "queued" and job.params == {"round_id": 1}
-    assert [d.answer for d in project.store.decision_log()] == ["skip"] * TINY.batch_size
+    assert job.status == "queued" and job.params == {"round_id": 1}       # the standby's close adds no job
+    skipped = len(project.store.proposals(1)) + len(project.store.proposals(2))
+    assert [d.answer for d in project.store.decision_log()] == ["skip"] * skipped
 
 
 def test_one_worker_per_project(project: AnnotationProject) -> None:
