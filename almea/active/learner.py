@@ -275,9 +275,12 @@ class ActiveLearner:
     def evidence(self, pairs: np.ndarray, top: int = 5) -> list[dict]:
         """Why the model believes each pair: its top alternative targets and modality shares.
 
-        Alternatives are the ``top`` KG2 entities by CSLS against all of KG2. With the concat
+        Alternatives are the ``top`` KG2 entities by CSLS against all of KG2, and ``csls`` is
+        the proposed pair's own CSLS on that same view, so the card shows one similarity (the
+        pool's score is computed among free entities only and differs). With the concat
         joint, cos(s, t) = sum_m pi_m^2 cos_m / sum_m pi_m^2, so each modality's share of the
-        pair's similarity is read off the embedding slices exactly.
+        pair's similarity is read off the embedding slices exactly; ``imputed`` names the
+        modalities that one side lacks, whose share comes from the VAE's imputation.
         """
         pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
         if len(pairs) == 0:
@@ -293,8 +296,10 @@ class ActiveLearner:
             for row, (values, ids) in enumerate(zip(best.values.tolist(), best.indices.tolist())):
                 source, target = pairs[lo + row]
                 records.append({
+                    "csls": float(csls[row, target - n1]),
                     "alternatives": [{"target": n1 + i, "csls": v} for i, v in zip(ids, values)],
                     "modalities": self._modality_shares(emb, int(source), int(target)),
+                    "imputed": self._imputed(int(source), int(target)),
                 })
         return records
 
@@ -305,6 +310,11 @@ class ActiveLearner:
         dim = self.config.model.dim
         parts = (emb[source] * emb[target]).view(len(self.model.modalities), dim).sum(dim=1)
         return {m: float(parts[i]) for i, m in enumerate(self.model.modalities)}
+
+    def _imputed(self, source: int, target: int) -> list[str]:
+        """Modalities missing on either side of the pair (imputed when the model imputes)."""
+        present = self.inputs.present
+        return [m for m in self.model.modalities if m in present and not (present[m][source] and present[m][target])]
 
     def modality_weights(self) -> dict[str, float]:
         return self.model.modality_weights()

@@ -166,6 +166,18 @@ def test_evidence_explains_a_pair(demo_pair) -> None:
         assert len(scores) == 5 and scores == sorted(scores, reverse=True)
         assert all(demo_pair.n1 <= a["target"] < demo_pair.n_entities for a in record["alternatives"])
         assert set(record["modalities"]) == set(learner.model.modalities)
+    for record, (source, target) in zip(records, demo_pair.links[:3].tolist()):
+        listed = {a["target"]: a["csls"] for a in record["alternatives"]}
+        if target in listed:                           # one CSLS for the proposed target, wherever shown
+            assert record["csls"] == pytest.approx(listed[target], abs=1e-6)
+        present = learner.inputs.present
+        assert record["imputed"] == [m for m in learner.model.modalities
+                                     if m in present and not (present[m][source] and present[m][target])]
+    best = records[0]["alternatives"][0]
+    again = learner.evidence(np.array([[demo_pair.links[0][0], best["target"]]]), top=5)[0]
+    assert again["csls"] == pytest.approx(best["csls"], abs=1e-6)
+    missing = {m for m in learner.model.modalities if not learner.inputs.present[m].all()}
+    assert missing, "the demo pair lacks some modalities on some entities"
     source, target = demo_pair.links[0]
     emb = learner.embeddings()
     cosine = float(np.dot(*(emb[[source, target]] / emb[[source, target]].norm(dim=1, keepdim=True)).numpy()))
