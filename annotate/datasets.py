@@ -63,8 +63,8 @@ def _card(pair: KGPair, entity: int) -> EntityCard:
     )
 
 
-def overview(folder: Path, layout: str, n_examples: int = 3) -> DatasetOverview:
-    """Summary counts and a few gold pairs side by side."""
-    pair = load_dataset(folder, layout)
+def overview(folder: Path, layout: str, n_examples: int = 3, images: Path | None = None) -> DatasetOverview:
+    """Summary counts and a few gold pairs side by side (none without gold links)."""
+    pair = load_dataset(folder, layout, images=images)
     examples = [(_card(pair, int(a)), _card(pair, int(b))) for a, b in pair.links[:n_examples]]
     return DatasetOverview(pair.summary(), MODALITIES, examples)
