@@ -272,21 +272,23 @@ class AnnotationProject:
             answered += 1
         return answered
 
-    def alignment(self) -> pd.DataFrame | None:
+    def alignment(self, min_probability: float | None = None) -> pd.DataFrame | None:
         """The newest model's full alignment: one row per aligned KG1 entity with columns
         source, target (entity URIs), csls, margin, probability, mutual, provenance (seed,
-        human-accepted, pseudo-label, predicted); None before the first model."""
-        return read_version_alignment(self.folder, self.store.model_version())
+        human-accepted, pseudo-label, predicted), optionally only the links at or above
+        ``min_probability`` (verified links always pass); None before the first model."""
+        records = read_version_alignment(self.folder, self.store.model_version())
+        return None if records is None else cut(records, min_probability)
 
     def alignment_file(self, suffix: str, min_probability: float | None = None) -> bytes:
         """The newest alignment as a file's bytes: ".tsv" (``ent_links``: two columns, no
         header), ".csv" or ".jsonl", optionally only links at or above ``min_probability``
         (verified links always pass). ValueError for another suffix or before the first model."""
         suffix = format_of(Path(f"alignment{suffix}"))
-        records = self.alignment()
+        records = self.alignment(min_probability)
         if records is None:
             raise ValueError("no alignment yet: the worker writes one after each model, the first one included")
-        return alignment_text(cut(records, min_probability), suffix).encode("utf-8")
+        return alignment_text(records, suffix).encode("utf-8")
 
     def quality_curve(self) -> pd.DataFrame | None:
         """The newest model's precision against coverage, one row per probability threshold:

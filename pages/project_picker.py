@@ -9,11 +9,22 @@ KEY = "project"
 DEMO = "demo"
 
 
+def remembered() -> str | None:
+    """The project in the URL, else the one this session last worked on."""
+    return st.query_params.get(KEY) or st.session_state.get(KEY)
+
+
+def remember(name: str) -> None:
+    """Keep ``name`` in the URL and the session (a page change may drop the URL's parameters)."""
+    st.session_state[KEY] = name
+    st.query_params[KEY] = name
+
+
 def chosen_project(projects: list[str]) -> str:
     """The project named in the URL, else the one this session last worked on, else the demo
     or the only project; otherwise (and for an unknown name, said so) the page asks and
     stops. The choice is written back to the URL; nothing switches project silently."""
-    asked = st.query_params.get(KEY) or st.session_state.get(KEY)
+    asked = remembered()
     if asked is not None and asked not in projects:
         st.error(f"There is no project named “{asked}” in `{projects_dir()}`: choose one in the sidebar.")
     elif asked is None:
@@ -23,6 +34,5 @@ def chosen_project(projects: list[str]) -> str:
     if name is None:
         st.info("Choose the project to work on in the sidebar.")
         st.stop()
-    st.session_state[KEY] = name
-    st.query_params[KEY] = name
+    remember(name)
     return name

@@ -11,6 +11,7 @@ import streamlit as st
 
 from annotate.datasets import demo_dataset
 from annotate.settings import ProjectSettings
+from pages.project_picker import remember, remembered
 from annotate.service import (
     LAYOUTS,
     STRATEGY_NAMES,
@@ -23,6 +24,7 @@ from annotate.service import (
 )
 
 DEMO = "synthetic demo"
+ALIGNMENT_FORMATS = ((".tsv", "text/tab-separated-values"), (".csv", "text/csv"), (".jsonl", "application/jsonl"))
 NOTICE = "projects_notice"
 DEFAULTS = ProjectSettings()  # what the form offers first: the service's own defaults
 
@@ -69,13 +71,11 @@ def create_form() -> None:
         batch_size = batch_col.number_input("Pairs per round", min_value=1, value=DEFAULTS.batch_size)
         warm_epochs = warm_col.number_input("Warm-up epochs", min_value=1, value=DEFAULTS.warm_epochs)
         round_epochs = round_col.number_input("Epochs per round", min_value=0, value=DEFAULTS.round_epochs)
-        upload = st.file_uploader("Seed links (TSV: KG1 entity<TAB>KG2 entity)", type=["tsv", "txt"])
+        upload = st.file_uploader("Seed links (TSV: KG1 entity<TAB>KG2 entity; optional: none is a cold start)",
+                                  type=["tsv", "txt"])
         gold_ratio = st.slider("Share of the gold links used as seeds", 0.0, 0.5, 0.0, 0.05)
         submitted = st.form_submit_button("Create project", type="primary")
     if not submitted:
-        return
-    if upload is None and gold_ratio == 0:
-        st.error("A project needs seed links to train its first model: upload a TSV or take a share of the gold links.")
         return
     if source == DEMO:
         dataset = {"folder": str(demo_dataset()), "layout": "images"}
@@ -103,7 +103,11 @@ def create_form() -> None:
             st.error("The project was not created.")
             st.code(str(err), language=None, wrap_lines=True)
             return
-    st.session_state[NOTICE] = f"Project {name.strip()} created; its first model trains in the background."
+    cold = upload is None and gold_ratio == 0
+    st.session_state[NOTICE] = (
+        f"Project {name.strip()} created without seed links (a cold start): its untrained first model proposes "
+        "its most confident pairs, and trains on the ones you accept." if cold else
+        f"Project {name.strip()} created; its first model trains in the background.")
     st.rerun()
 
 
@@ -116,16 +120,42 @@ def answer_with_oracle(name: str) -> None:
     st.session_state[NOTICE] = f"The simulated oracle answered {answered} pairs of {name}."
 
 
+def alignment_downloads(project: AnnotationProject, name: str) -> None:
+    """The full alignment (every KG1 entity's partner) in the three formats, optionally cut
+    at a calibrated probability."""
+    records = project.alignment()
+    if records is None:
+        st.info("The full alignment comes with the first model: the worker writes it after every model.")
+        return
+    sources = records["provenance"].value_counts()
+    st.caption(f"Model v{project.store.model_version()} aligns {len(records):,} KG1 entities: " + ", ".join(
+        f"{sources.get(kind, 0):,} {kind}" for kind in ("seed", "human-accepted", "pseudo-label", "predicted")) + ".")
+    cut_col, *formats = st.columns([2, 1, 1, 1])
+    floor = cut_col.number_input("Minimum probability (0: every link)", 0.0, 1.0, 0.0, 0.05, key=f"min_p_{name}",
+                                 help="Predicted links below this calibrated probability are left out; "
+                                      "seeds and accepted answers always stay.")
+    kept = len(project.alignment(floor or None))
+    cut_col.caption(f"{kept:,} links in the download.")
+    for column, (suffix, mime) in zip(formats, ALIGNMENT_FORMATS):
+        column.download_button(f"Full alignment ({suffix[1:].upper()})",
+                               project.alignment_file(suffix, floor or None),
+                               file_name=f"{name}-alignment{suffix}", mime=mime, key=f"alignment{suffix}_{name}")
+
+
 def manage(name: str) -> None:
     project = AnnotationProject.open(name)
     try:
         progress = project.progress()
         st.caption(f"Folder: {project.folder}")
+        alignment_downloads(project, name)
+        available, reason = project.oracle_available()
         oracle, error_rate = st.columns([1, 2])
-        error_rate.slider("Oracle error rate", 0.0, 0.5, 0.0, 0.05, key=f"error_rate_{name}")
-        oracle.button("Answer this round with the simulated oracle", disabled=progress.round is None,
+        error_rate.slider("Oracle error rate", 0.0, 0.5, 0.0, 0.05, key=f"error_rate_{name}", disabled=not available)
+        oracle.button("Answer this round with the simulated oracle", disabled=progress.round is None or not available,
                       on_click=answer_with_oracle, args=(name,),
                       help="Answers the open round from the dataset's gold links, as annotator 'oracle'")
+        if not available:
+            oracle.caption(f"No simulated oracle: {reason}.")
         links, log_csv, log_jsonl = st.columns(3)
         links.download_button("Accepted links (ent_links TSV)", export_bytes(project, "ent_links.tsv"),
                               file_name=f"{name}-ent_links.tsv", mime="text/tab-separated-values")
@@ -144,7 +174,9 @@ if notice := st.session_state.pop(NOTICE, None):
 names = list_projects()
 if names:
     st.dataframe(pd.DataFrame([overview_row(n) for n in names]), hide_index=True)
-    chosen = st.selectbox("Manage project", names, index=len(names) - 1)
+    current = remembered()
+    chosen = st.selectbox("Manage project", names, index=names.index(current) if current in names else len(names) - 1)
+    remember(chosen)
     manage(chosen)
 else:
     st.info("No project yet: create the first one below.")

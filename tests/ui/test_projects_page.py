@@ -3,15 +3,17 @@ simulated oracle and serves the exports."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from annotate.service import AnnotationProject, list_projects
+from annotate.service import AnnotationProject, create_project, list_projects
 from annotate.settings import ProjectSettings
 from tests.ui.apptest import open_page, widget
+from tests.ui.conftest import TINY
 
 def submit(app: AppTest, name: str, folder: Path, gold_ratio: float = 0.0, seeds: bytes | None = None) -> AppTest:
     widget(app.text_input, "Project name").input(name)
@@ -47,25 +49,16 @@ def test_a_bad_seed_file_is_reported_and_creates_nothing(home: Path) -> None:
     assert "bad" not in list_projects()
 
 
-def test_a_project_needs_seed_links(home: Path) -> None:
+def test_a_project_without_seed_links_is_a_cold_start(home: Path) -> None:
     app = submit(open_page("projects"), "unseeded", home / "demo-120")
-    assert "needs seed links" in app.error[0].value
-    assert "unseeded" not in list_projects()
+    assert not app.error and "without seed links (a cold start)" in app.success[0].value
+    created = AnnotationProject.open("unseeded")
+    assert created.store.seed_labels() == [] and [j.status for j in created.store.jobs()] == ["queued"]
+    created.close()
 
 
-def test_the_simulated_oracle_answers_the_open_round(project: AnnotationProject) -> None:
-    app = open_page("projects")
-    widget(app.button, "Answer this round").click().run()
-    assert "answered 6 pairs" in app.success[0].value
-    assert project.store.current_round() is None
-    assert {d.annotator for d in project.store.decision_log()} == {"oracle"}
-
-
-def test_exports_serve_the_links_and_the_decision_log(
-    project: AnnotationProject, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    proposal = project.next_pair("alice").proposal
-    project.decide("alice", proposal.id, "accept")
+def served_files(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """What the page's download buttons serve, by file name (filled as the page runs)."""
     served: dict[str, bytes] = {}
     load = MemoryMediaFileStorage.load_and_get_id
 
@@ -74,6 +67,58 @@ def test_exports_serve_the_links_and_the_decision_log(
         return load(self, data, mimetype, kind, filename)
 
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return served
+
+
+def test_the_full_alignment_downloads_in_three_formats_and_at_a_probability(
+    project: AnnotationProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served = served_files(monkeypatch)
+    app = open_page("projects")
+    records = project.alignment()
+    assert any(f"aligns {len(records):,} KG1 entities" in c.value for c in app.caption)
+    for suffix in (".tsv", ".csv", ".jsonl"):
+        assert served[f"demo-alignment{suffix}"] == project.alignment_file(suffix)
+    rows = served["demo-alignment.tsv"].decode().splitlines()
+    assert len(rows) == len(records) and all(len(r.split("\t")) == 2 for r in rows)
+    served.clear()
+    widget(app.number_input, "Minimum probability").set_value(0.9).run()
+    kept = project.alignment(0.9)
+    assert 0 < len(kept) < len(records)                          # uncalibrated predictions drop, seeds stay
+    assert len(served["demo-alignment.tsv"].decode().splitlines()) == len(kept)
+    assert f"{len(kept):,} links in the download" in " ".join(c.value for c in app.caption)
+
+
+def test_without_gold_the_oracle_is_disabled_with_the_reason(home: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "no-gold"
+    shutil.copytree(home / "demo-120", folder)
+    gold = (folder / "ent_links").read_text().splitlines()
+    (folder / "ent_links").unlink()
+    seeds = tmp_path / "seeds.tsv"
+    seeds.write_text("\n".join(gold[:20]) + "\n")
+    create_project("nogold", {"folder": str(folder), "layout": "images"}, TINY, seed_links=seeds,
+                   start=False).close()
+    app = open_page("projects")
+    widget(app.selectbox, "Manage project").set_value("nogold").run()
+    assert widget(app.button, "Answer this round").disabled
+    assert any("has no gold links" in c.value for c in app.caption)
+    assert any("comes with the first model" in i.value for i in app.info)
+
+
+def test_the_simulated_oracle_answers_the_open_round(project: AnnotationProject) -> None:
+    app = open_page("projects")
+    widget(app.button, "Answer this round").click().run()
+    assert "answered 6 pairs" in app.success[0].value
+    assert project.store.get_round(1).status == "closed" and project.store.current_round().strategy == "standby"
+    assert {d.annotator for d in project.store.decision_log()} == {"oracle"}
+
+
+def test_exports_serve_the_links_and_the_decision_log(
+    project: AnnotationProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proposal = project.next_pair("alice").proposal
+    project.decide("alice", proposal.id, "accept")
+    served = served_files(monkeypatch)
     open_page("projects")
     links = served["demo-ent_links.tsv"].decode().splitlines()
     assert f"{proposal.source_uri}\t{proposal.target_uri}" in links
