@@ -67,6 +67,37 @@ def project_curve_figure(curve: pd.DataFrame) -> go.Figure:
     return figure
 
 
+def precision_coverage_figure(curve: pd.DataFrame) -> go.Figure:
+    """Precision of the predicted links kept at each probability threshold against the share
+    kept: calibrated estimate, answered pairs with their Wilson 95% interval, and the true
+    precision on held-out gold when the project has gold."""
+    figure = go.Figure()
+    answered = curve[curve["answered"] > 0]
+    figure.add_trace(go.Scatter(
+        x=answered["coverage"], y=answered["answered_precision"], mode="markers", name="answered pairs (Wilson 95%)",
+        error_y={"type": "data", "symmetric": False, "array": answered["wilson_high"] - answered["answered_precision"],
+                 "arrayminus": answered["answered_precision"] - answered["wilson_low"]},
+        customdata=answered[["threshold", "answered"]],
+        hovertemplate="p ≥ %{customdata[0]:.2f}: %{y:.3f} of %{customdata[1]} answers", marker={"color": "#7f7f7f"},
+    ))
+    figure.add_trace(go.Scatter(
+        x=curve["coverage"], y=curve["estimated_precision"], mode="lines+markers", name="estimated (calibrated)",
+        customdata=curve[["threshold", "links"]], line={"color": "#1f77b4"},
+        hovertemplate="p ≥ %{customdata[0]:.2f}: %{y:.3f} over %{customdata[1]} links",
+    ))
+    if "true_precision" in curve:
+        figure.add_trace(go.Scatter(
+            x=curve["coverage"], y=curve["true_precision"], mode="lines+markers", name="true (held-out gold)",
+            customdata=curve[["threshold"]], line={"color": "#2ca02c", "dash": "dot"},
+            hovertemplate="p ≥ %{customdata[0]:.2f}: %{y:.3f}",
+        ))
+    figure.update_xaxes(title_text="coverage: share of the predicted links kept", range=[0, 1.02])
+    figure.update_yaxes(title_text="precision", range=[0, 1.05])
+    figure.update_layout(template=TEMPLATE, height=420, title="Precision against coverage of the predicted alignment",
+                         legend={"orientation": "h", "y": -0.25})
+    return figure
+
+
 def _hover(rows: pd.DataFrame) -> list[str]:
     return [
         f"{html.escape(s)} ↔ {html.escape(t)}" + ("" if pd.isna(c) else f"<br>CSLS {c:.3f}")

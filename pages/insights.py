@@ -10,9 +10,9 @@ from plotly.graph_objects import Figure
 
 from annotate import figures, insights
 from annotate.service import AnnotationProject, list_projects
+from pages.project_picker import chosen_project
 
 OPEN_PROPOSAL = "open_proposal"  # session key the label page reads: the proposal to show first
-DEFAULT_PROJECT = "demo"
 PNG_HELP = "For a PNG, use the camera icon in the chart's toolbar."
 
 
@@ -46,7 +46,30 @@ def modality_section(project: AnnotationProject) -> None:
     show_chart(figures.modality_history_figure(weights), weights, "modality-history")
 
 
+def alignment_quality_section(project: AnnotationProject) -> None:
+    curve = project.quality_curve()
+    if curve is None:
+        st.info(project.quality_note())
+        return
+    signal = project.stopping_signal()
+    if project.has_gold:
+        st.caption("Estimated from the calibration on the annotators' answers; the true precision is measured on "
+                   "the held-out gold links, which the estimate never sees.")
+    else:
+        st.caption("This dataset has no gold links: every figure here is estimated from the annotators' answers "
+                   "(calibrated probabilities, and the accept rate of answered pairs with its Wilson 95% interval).")
+    if signal is not None and signal.threshold is not None:
+        st.caption(f"Model v{signal.model_version}: {signal.links_above:,} predicted links at probability ≥ "
+                   f"{signal.threshold:.2f}, estimated precision {signal.estimated_precision:.3f}, "
+                   f"calibrated on {signal.answers} answers.")
+    show_chart(figures.precision_coverage_figure(curve), curve, "precision-coverage")
+
+
 def curve_section(project: AnnotationProject) -> None:
+    if not project.has_gold:
+        st.info("This dataset has no gold links, so no model can be scored on held-out links: the Alignment quality "
+                "tab shows the quality estimated from the answers instead.")
+        return
     curve = insights.learning_curve_frame(project)
     if curve.empty:
         st.info("No scored model yet (the project holds out no gold links, or no model is trained).")
@@ -127,12 +150,13 @@ projects = list_projects()
 if not projects:
     st.info("No project yet: create one on the Projects page.")
     st.stop()
-preferred = st.query_params.get("project", DEFAULT_PROJECT)
-name = st.sidebar.selectbox("Project", projects, index=projects.index(preferred) if preferred in projects else 0)
+name = chosen_project(projects)
 project = AnnotationProject.open(name)
 try:
-    weights_tab, curve_tab, map_tab, quality_tab = st.tabs(["Modality weights", "Learning curve", "Selection map",
-                                                            "Selection quality"])
+    alignment_tab, weights_tab, curve_tab, map_tab, quality_tab = st.tabs(
+        ["Alignment quality", "Modality weights", "Learning curve", "Selection map", "Selection quality"])
+    with alignment_tab:
+        alignment_quality_section(project)
     with weights_tab:
         modality_section(project)
     with curve_tab:

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
+from almea.active.self_training import SelfTrainingConfig
 from annotate.service import AnnotationProject
-from tests.ui.apptest import open_page
+from tests.annotate.test_alignment_product import new_project, next_model
+from tests.ui.apptest import ROOT, open_page
+from tests.ui.conftest import TINY
 
 def decoded(spec: object) -> object:
     """The spec with plotly's typed arrays ({"dtype", "bdata"[, "shape"]}) as plain lists."""
@@ -108,3 +114,47 @@ def test_a_tampered_selection_map_shows_a_message_not_an_exception(project: Anno
     assert "cannot be shown" in app.warning[0].value and "not affected" in app.warning[0].value
     assert "map-v1.npz" in app.code[0].value
     assert chart(app, "Learning curve")                        # the other tabs still draw
+
+
+ST = replace(TINY, learner=replace(TINY.learner, self_training=SelfTrainingConfig(enabled=True, min_answers=4)))
+"""The UI's tiny settings with self-training, calibrated once a batch is answered."""
+
+
+def page_of(name: str) -> AppTest:
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    app.query_params["project"] = name
+    app.switch_page("pages/insights.py").run()
+    assert not app.exception, app.exception
+    return app
+
+
+def test_alignment_quality_estimated_beside_the_true_precision(home: Path) -> None:
+    project = new_project(home, "gold", ST, gold_seed_ratio=0.3)
+    next_model(project)
+    curve = project.quality_curve()
+    app = page_of("gold")
+    figure = chart(app, "Precision against coverage")
+    lines = traces(figure)
+    assert set(lines) == {"answered pairs", "estimated", "true"}
+    assert lines["estimated"]["y"] == curve["estimated_precision"].tolist()
+    assert lines["true"]["y"] == curve["true_precision"].tolist()
+    answered = curve[curve["answered"] > 0]
+    assert lines["answered pairs"]["y"] == answered["answered_precision"].tolist()
+    assert any("held-out gold" in c.value for c in app.caption)
+
+
+def test_without_gold_the_quality_is_estimated_and_says_so(home: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "no-gold"
+    shutil.copytree(home / "demo-120", folder)
+    gold = (folder / "ent_links").read_text().splitlines()
+    (folder / "ent_links").unlink()
+    seeds = tmp_path / "seeds.tsv"
+    seeds.write_text("\n".join(gold[:30]) + "\n")
+    project = new_project(home, "nogold", ST, folder=folder, seed_links=seeds)
+    truth = {tuple(line.split("\t")) for line in gold}
+    next_model(project, lambda p: "accept" if (p.source_uri, p.target_uri) in truth else "reject")
+    assert not project.has_gold and project.quality_curve() is not None
+    app = page_of("nogold")
+    assert set(traces(chart(app, "Precision against coverage"))) == {"answered pairs", "estimated"}
+    assert any("has no gold links: every figure here is estimated" in c.value for c in app.caption)
+    assert any("no model can be scored on held-out links" in i.value for i in app.info)
