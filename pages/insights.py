@@ -113,7 +113,7 @@ def map_section(project: AnnotationProject, name: str) -> None:
     proposal_id = insights.clicked_proposal(event.selection.points)
     if proposal_id is not None:
         st.session_state[OPEN_PROPOSAL] = proposal_id
-        st.switch_page("pages/label.py", query_params={"project": name})
+        st.switch_page("pages/label.py", query_params={"project": name, "proposal": str(proposal_id)})
 
 
 def quality_section(project: AnnotationProject) -> None:

@@ -10,11 +10,13 @@ import pandas as pd
 import streamlit as st
 
 from annotate.pair_view import AttributeRow, EntitySide
-from annotate.service import AnnotationProject, PairCard, Progress, RoundClosedError, list_projects
+from annotate.service import STANDBY, AnnotationProject, PairCard, Progress, RoundClosedError, list_projects
+from pages.project_picker import chosen_project
 
 PROJECT, CARD, OWNER, NOTICE = "label_project", "label_card", "label_owner", "label_notice"
 OPEN_PROPOSAL = "open_proposal"  # set by the Insights page's selection map: the proposal to show next
-DEFAULT_PROJECT, DEFAULT_ANNOTATOR = "demo", "annotator-1"
+PROPOSAL = "proposal"  # the same in the URL, until it is answered, so a reload still shows it
+DEFAULT_ANNOTATOR = "annotator-1"
 HIGHLIGHT = "background-color: rgba(33, 195, 84, 0.18)"
 # A plain Vega-Lite spec: Altair's schema validation would cost more than the rest of the page.
 MODALITY_CHART = {
@@ -43,9 +45,9 @@ def open_project(name: str) -> AnnotationProject:
 def current_card(project: AnnotationProject, annotator: str, progress: Progress) -> PairCard | None:
     """The pair on screen: kept across reruns until answered, so a rerun never re-leases."""
     card = st.session_state.get(CARD) if st.session_state.get(OWNER) == annotator else None
-    opened = st.session_state.pop(OPEN_PROPOSAL, None)          # a click on the Insights selection map
-    if opened is not None:
-        card = project.proposal_card(opened)
+    opened = st.session_state.pop(OPEN_PROPOSAL, None) or st.query_params.get(PROPOSAL)   # the selection map's
+    if opened is not None and (card is None or card.proposal.id != int(opened)):
+        card = project.proposal_card(int(opened))
         st.session_state[CARD], st.session_state[OWNER] = card, annotator
         return card
     round_id = None if progress.round is None else progress.round.id
@@ -60,12 +62,15 @@ def answer(project: AnnotationProject, annotator: str, proposal_id: int, choice:
         project.decide(annotator, proposal_id, choice)
     except RoundClosedError:
         st.session_state[NOTICE] = (
-            "This round closed before your answer arrived (its last pairs were answered or skipped, or "
-            "someone closed it early), so this one answer was not recorded. Nothing else was lost: every "
+            "This round closed before your answer arrived (its last pairs were answered or skipped, someone "
+            "closed it early, or, for a standby pair, the new model's batch arrived), so this one answer was not "
+            "recorded. Nothing else was lost: every "
             "answer you gave before is saved, and the model is retraining on them.", None)
     except ValueError as err:                      # e.g. a different answer to a pair already answered
         st.session_state[NOTICE] = ("That answer was not recorded.", str(err))
     st.session_state[CARD] = None
+    if PROPOSAL in st.query_params:
+        del st.query_params[PROPOSAL]
 
 
 def undo(project: AnnotationProject, annotator: str) -> None:
@@ -79,6 +84,23 @@ def undo(project: AnnotationProject, annotator: str) -> None:
 def close_round(project: AnnotationProject) -> None:
     project.close_round()
     st.session_state[CARD] = None
+
+
+def show_stopping_signal(project: AnnotationProject, progress: Progress) -> None:
+    """How much the last model changed the alignment and how good it is estimated to be:
+    when links stop changing and enough clear the threshold, more rounds stop paying."""
+    if progress.round is not None and progress.round.strategy == STANDBY:
+        st.caption(f"Standby pairs from model v{progress.round.model_version} while the next model trains: "
+                   "your answers are saved now and train the model after it.")
+    signal = project.stopping_signal()
+    if signal is None:
+        return
+    changed = ("first model" if signal.changed_links is None else
+               f"{signal.changed_links:,} links changed since v{signal.previous_version}")
+    quality = (f"not calibrated yet ({signal.answers} answers)" if signal.threshold is None else
+               f"estimated precision {signal.estimated_precision:.3f} for the {signal.links_above:,} predicted links "
+               f"at probability ≥ {signal.threshold:.2f}")
+    st.caption(f"Model v{signal.model_version}: {changed} · {quality}")
 
 
 def show_progress(progress: Progress) -> None:
@@ -174,17 +196,29 @@ def show_attributes(rows: list[AttributeRow]) -> None:
     })
 
 
+def selection_reason(strategy: str, row_weight: float | None) -> str:
+    """The strategy in words; DS3's row weight only for DS3, a zero one explained."""
+    if strategy == "audit":
+        return "a random audit of the model's confident pairs (it measures the pseudo-labels' precision)"
+    if not strategy.startswith("ds3"):
+        return f"strategy *{strategy}*"
+    if not row_weight:
+        return (f"strategy *{strategy}*, filled from the pool in confidence order after DS3's representatives "
+                "(row weight 0: it represents no other candidate)")
+    return f"strategy *{strategy}*, DS3 row weight {row_weight:.2f} (how much it represents other candidates)"
+
+
 def show_evidence(project: AnnotationProject, card: PairCard) -> None:
     """Why the model proposed the pair: scores, alternatives and per-modality similarity."""
     proposal, evidence = card.proposal, card.view.evidence
-    st.markdown(
-        f"**Why selected:** strategy *{evidence.get('strategy', 'unknown')}*, DS3 row weight "
-        f"{proposal.row_weight or 0:.2f} (how much it represents other candidates), diversity "
-        f"penalty {proposal.diversity_penalty or 1:.2f} (1 = far from labelled pairs), "
-        f"{card.view.shared_aligned_neighbours} shared aligned neighbours."
-    )
+    st.markdown(f"**Why selected:** {selection_reason(evidence.get('strategy', 'unknown'), proposal.row_weight)}, "
+                f"diversity penalty {proposal.diversity_penalty or 1:.2f} (1 = far from labelled pairs), "
+                f"{card.view.shared_aligned_neighbours} shared aligned neighbours.")
     scores, alternatives, modalities = st.columns([1, 2, 2])
-    scores.metric("Confidence (CSLS)", f"{proposal.confidence or 0:.3f}")
+    csls = evidence.get("csls", proposal.confidence)
+    scores.metric("CSLS", f"{csls or 0:.3f}", help="Against every KG2 entity, as in the alternatives table")
+    scores.caption(f"Pool score {proposal.confidence or 0:.3f}: CSLS among the entities still free, which ranked "
+                   "the pool.")
     scores.metric("Rank in pool", "—" if proposal.rank is None else str(proposal.rank))
     with alternatives:
         st.caption("Top alternative targets for the source (CSLS)")
@@ -195,9 +229,14 @@ def show_evidence(project: AnnotationProject, card: PairCard) -> None:
     with modalities:
         st.caption("Contribution of each modality to the similarity")
         shares = evidence.get("modalities", {})
+        imputed = evidence.get("imputed", [])
         if shares:
-            frame = pd.DataFrame({"modality": list(shares), "contribution": list(shares.values())})
+            frame = pd.DataFrame({"modality": [f"{m} (imputed)" if m in imputed else m for m in shares],
+                                  "contribution": list(shares.values())})
             st.vega_lite_chart(frame, MODALITY_CHART, height=180)
+        if imputed:
+            st.caption(f"Imputed: {', '.join(imputed)} is missing on one side of the pair, so its share comes "
+                       "from the VAE's estimate of it, not from data.")
 
 
 def show_pair(project: AnnotationProject, annotator: str, card: PairCard) -> None:
@@ -226,8 +265,7 @@ if not projects:
     st.info("No project yet: create one on the Projects page.")
     st.page_link("pages/projects.py", label="Projects", icon=":material/folder_open:")
     st.stop()
-preferred = st.query_params.get("project", DEFAULT_PROJECT)
-name = st.sidebar.selectbox("Project", projects, index=projects.index(preferred) if preferred in projects else 0)
+name = chosen_project(projects)
 annotator = st.sidebar.text_input(
     "Annotator", value=st.query_params.get("annotator", DEFAULT_ANNOTATOR), key="annotator").strip()
 if not annotator:
@@ -236,6 +274,7 @@ if not annotator:
 project = open_project(name)
 progress = project.progress()
 show_progress(progress)
+show_stopping_signal(project, progress)
 if notice := st.session_state.pop(NOTICE, None):
     message, detail = notice
     st.warning(message)

@@ -56,10 +56,15 @@ def test_shows_the_first_pair_with_its_evidence(project: AnnotationProject) -> N
     assert shown(app) == labels_at(project, 0)
     assert {k: metrics(app)[k] for k in ("Round", "Answered", "Remaining", "Model")} == {
         "Round": "1", "Answered": "0/6", "Remaining": "6", "Model": "v1"}
-    attributes = app.dataframe[2].value
-    assert list(attributes.columns) == ["KG1 attribute", "KG1 value", "match", "KG2 value", "KG2 attribute"]
-    alternatives = app.dataframe[3].value
+    tables = {tuple(d.value.columns): d.value for d in app.dataframe}
+    assert ("KG1 attribute", "KG1 value", "match", "KG2 value", "KG2 attribute") in tables
+    alternatives = tables[("KG2 entity", "CSLS", "proposed")]
     assert len(alternatives) == 5 and alternatives["proposed"].sum() <= 1
+    proposal = project.store.proposals(1)[0]
+    listed = {a["target"]: a["csls"] for a in proposal.evidence["alternatives"]}
+    assert metrics(app)["CSLS"] == f"{proposal.evidence['csls']:.3f}"      # one similarity on the card
+    if proposal.target_id in listed:
+        assert listed[proposal.target_id] == pytest.approx(proposal.evidence["csls"], abs=1e-6)
     assert any("Why selected" in m.value and "ds3" in m.value for m in app.markdown)
 
 
@@ -100,14 +105,25 @@ def test_annotators_work_from_one_queue(project: AnnotationProject) -> None:
 
 def test_closing_the_round_shows_training_then_the_next_round(project: AnnotationProject) -> None:
     app = press(press(open_label_page(), "accept"), "close_round")
-    assert project.store.current_round() is None
-    assert metrics(app)["Round"] == "—"
-    assert "retraining" in app.info[0].value
-    assert app.get("progress")[0].proto.text.startswith("Retraining (queued)")
+    standby = project.store.current_round()
+    assert standby.strategy == "standby" and metrics(app)["Round"] == str(standby.id)   # labelling goes on
+    assert any("Standby pairs from model v1 while the next model trains" in c.value for c in app.caption)
+    assert app.sidebar.get("progress")[0].proto.text.startswith("Retraining (queued)")
+    press(app, "accept")
+    assert answers_of_round(project, standby.id) == [(0, "accept")]
     run_jobs(project.folder)
     app.run()
-    assert metrics(app)["Round"] == "2" and metrics(app)["Model"] == "v2" and metrics(app)["Answered"] == "0/6"
-    assert app.button(key="accept")
+    assert metrics(app)["Round"] == str(standby.id + 1) and metrics(app)["Model"] == "v2"
+    assert metrics(app)["Answered"] == "0/6" and app.button(key="accept")
+    assert project.store.get_round(standby.id).status == "closed"
+
+
+def test_without_a_standby_the_page_waits_for_the_model(project: AnnotationProject) -> None:
+    (project.store.checkpoints_dir / "model-v1.standby.json").unlink()
+    app = press(press(open_label_page(), "accept"), "close_round")
+    assert project.store.current_round() is None and metrics(app)["Round"] == "—"
+    assert "retraining" in app.info[0].value
+    assert app.get("progress")[0].proto.text.startswith("Retraining (queued)")
 
 
 def test_a_failed_job_offers_a_retry(project: AnnotationProject) -> None:
@@ -145,8 +161,12 @@ def test_skipping_every_pair_left_closes_the_round_by_itself(project: Annotation
     for _ in range(6):
         press(app, "skip")
     assert project.store.get_round(1).status == "closed"
-    assert "Round 1 closed: every pair left in it was skipped" in app.warning[0].value
     assert project.progress().job.status == "queued"
+    assert project.store.current_round().strategy == "standby" and app.button(key="accept")   # standby pairs next
+    for _ in range(len(project.store.proposals(2))):
+        press(app, "skip")
+    assert project.store.current_round() is None
+    assert "Round 2 closed: every pair left in it was skipped" in app.warning[0].value
 
 
 def answers_of_round(project: AnnotationProject, round_id: int) -> list[tuple[int, str]]:
@@ -176,3 +196,13 @@ def test_a_pair_picked_on_the_selection_map_opens_first(project: AnnotationProje
     assert shown(app) == labels_at(project, 4)
     press(app, "accept")
     assert answers(project) == [(4, "accept")]
+
+
+def test_the_stopping_signal_and_the_selection_reason(project: AnnotationProject) -> None:
+    app = open_label_page()
+    assert any(c.value == "Model v1: first model · not calibrated yet (0 answers)" for c in app.caption)
+    first = project.store.proposals(1)[0]
+    why = next(m.value for m in app.markdown if "Why selected" in m.value)
+    assert ("filled from the pool" in why) == (not first.row_weight)
+    imputed = first.evidence["imputed"]
+    assert any(f"Imputed: {', '.join(imputed)}" in c.value for c in app.caption) == bool(imputed)
