@@ -8,6 +8,7 @@ decisions survive a new browser session.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -130,3 +131,48 @@ def test_keyboard_labelling_survives_a_reload(server: str, project: AnnotationPr
     kept = [(positions[d.proposal_id], d.answer) for d in project.store.effective_decisions(round_id)]
     assert kept == [(0, "accept"), (1, "reject")]
     assert [d.answer for d in project.store.decision_log()] == ["accept", "reject", "unsure", "undo"]
+
+
+@pytest.fixture
+def no_gold_project(home: Path, tmp_path: Path) -> Iterator[AnnotationProject]:
+    """A trained project on a copy of the demo without ``ent_links``, seeded from a TSV."""
+    from tests.annotate.test_alignment_product import new_project
+    from tests.ui.conftest import TINY
+
+    folder = tmp_path / "no-gold"
+    shutil.copytree(home / "demo-120", folder)
+    gold = (folder / "ent_links").read_text().splitlines()
+    (folder / "ent_links").unlink()
+    seeds = tmp_path / "seeds.tsv"
+    seeds.write_text("\n".join(gold[:30]) + "\n")
+    project = new_project(home, "nogold", TINY, folder=folder, seed_links=seeds)
+    yield project
+    project.close()
+
+
+def test_a_project_without_gold_labels_and_delivers_its_alignment(
+    server: str, no_gold_project: AnnotationProject, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    project = no_gold_project
+    first = project.store.proposals(project.store.current_round().id)[0]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{server}/label?project=nogold")
+            expect(page.get_by_test_id("stText").first).to_have_text(project.card(first).view.source.label,
+                                                                      timeout=FIRST_RENDER_MS)
+            page.get_by_role("link", name="Projects").click()       # in-app navigation: the project stays
+            button = page.get_by_role("button", name="Full alignment (TSV)")
+            expect(button).to_be_visible(timeout=FIRST_RENDER_MS)
+            assert "project=nogold" in page.url
+            with page.expect_download(timeout=STEP_MS) as download:
+                button.click()
+            saved = tmp_path / "alignment.tsv"
+            download.value.save_as(saved)
+        finally:
+            browser.close()
+    rows = saved.read_text(encoding="utf-8").splitlines()
+    assert len(rows) == len(project.alignment()) and all(len(r.split("\t")) == 2 for r in rows)
