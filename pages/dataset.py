@@ -5,6 +5,9 @@ import streamlit as st
 from annotate.datasets import demo_dataset, overview
 from annotate.service import AnnotationProject, list_projects
 from pages.project_picker import chosen_project
+from pages.routing import ensure_router
+
+ensure_router()
 
 
 @st.cache_data(show_spinner="Loading dataset…")

@@ -22,6 +22,9 @@ from annotate.experiments import (
     log_tail,
 )
 from annotate.service import LAYOUTS, STRATEGY_NAMES
+from pages.routing import ensure_router
+
+ensure_router()
 
 DEMO = "synthetic demo"
 NOTICE, FINISHED = "experiments_notice", "experiments_finished"

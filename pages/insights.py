@@ -11,6 +11,9 @@ from plotly.graph_objects import Figure
 from annotate import figures, insights
 from annotate.service import AnnotationProject, list_projects
 from pages.project_picker import chosen_project
+from pages.routing import ensure_router
+
+ensure_router()
 
 OPEN_PROPOSAL = "open_proposal"  # session key the label page reads: the proposal to show first
 PNG_HELP = "For a PNG, use the camera icon in the chart's toolbar."

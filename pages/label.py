@@ -12,6 +12,9 @@ import streamlit as st
 from annotate.pair_view import AttributeRow, EntitySide
 from annotate.service import STANDBY, AnnotationProject, PairCard, Progress, RoundClosedError, list_projects
 from pages.project_picker import chosen_project
+from pages.routing import ensure_router
+
+ensure_router()
 
 PROJECT, CARD, OWNER, NOTICE = "label_project", "label_card", "label_owner", "label_notice"
 OPEN_PROPOSAL = "open_proposal"  # set by the Insights page's selection map: the proposal to show next

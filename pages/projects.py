@@ -22,6 +22,9 @@ from annotate.service import (
     project_settings,
     projects_dir,
 )
+from pages.routing import ensure_router
+
+ensure_router()
 
 DEMO = "synthetic demo"
 ALIGNMENT_FORMATS = ((".tsv", "text/tab-separated-values"), (".csv", "text/csv"), (".jsonl", "application/jsonl"))

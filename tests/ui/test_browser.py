@@ -164,7 +164,10 @@ def test_a_project_without_gold_labels_and_delivers_its_alignment(
             page.goto(f"{server}/label?project=nogold")
             expect(page.get_by_test_id("stText").first).to_have_text(project.card(first).view.source.label,
                                                                       timeout=FIRST_RENDER_MS)
-            page.get_by_role("link", name="Projects").click()       # in-app navigation: the project stays
+            nav = page.get_by_test_id("stSidebarNav")             # a fresh server's first visit, by deep link:
+            expect(nav).to_contain_text("Experiments")             # the router's pages, not the pages/ folder's
+            assert "project picker" not in nav.inner_text() and "routing" not in nav.inner_text()
+            page.get_by_role("link", name="Projects", exact=True).click()   # in-app navigation: the project stays
             button = page.get_by_role("button", name="Full alignment (TSV)")
             expect(button).to_be_visible(timeout=FIRST_RENDER_MS)
             assert "project=nogold" in page.url
