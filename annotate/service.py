@@ -180,6 +180,17 @@ class AnnotationProject:
         if current is not None and self.store.round_counts(current.id).remaining == 0:
             self.close_round()
 
+    def skipped_pairs(self, annotator: str) -> list[Proposal]:
+        """The open round's pairs ``annotator`` skipped and nobody has answered since, in queue
+        order: they can be answered after all (``decide``), e.g. after a look elsewhere."""
+        current = self.store.current_round()
+        if current is None:
+            return []
+        decisions = self.store.effective_decisions(current.id)
+        answered = {d.proposal_id for d in decisions if d.answer != "skip"}
+        skipped = {d.proposal_id for d in decisions if d.annotator == annotator and d.answer == "skip"} - answered
+        return [p for p in self.store.proposals(current.id) if p.id in skipped]
+
     def undo(self, annotator: str) -> Proposal | None:
         """Cancel the annotator's latest decision of the open round; returns the pair to ask again."""
         return self.store.undo_last(annotator)

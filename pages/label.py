@@ -84,6 +84,10 @@ def undo(project: AnnotationProject, annotator: str) -> None:
         st.session_state[CARD] = project.card(proposal)
 
 
+def show_skipped(project: AnnotationProject, annotator: str, proposal_id: int) -> None:
+    st.session_state[CARD], st.session_state[OWNER] = project.proposal_card(proposal_id), annotator
+
+
 def close_round(project: AnnotationProject) -> None:
     project.close_round()
     st.session_state[CARD] = None
@@ -291,6 +295,9 @@ with st.sidebar:
     show_worker(project, progress)
     st.button("Close round early", on_click=close_round, args=(project,), key="close_round",
               help="Retrain now on the answers so far and propose a new batch")
+    if skipped := project.skipped_pairs(annotator):
+        st.button(f"Show skipped ({len(skipped)})", on_click=show_skipped, args=(project, annotator, skipped[0].id),
+                  key="show_skipped", help="Answer the first pair you skipped in this round after all")
 card = current_card(project, annotator, progress)
 if card is not None:
     show_pair(project, annotator, card)

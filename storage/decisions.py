@@ -68,8 +68,10 @@ class DecisionsMixin(StoreBase):
 
         ``model_version`` defaults to the round's. An annotator answers a pair once: the
         same answer again (a double submit) returns the stored decision, a different one
-        is refused until the first is undone. Another annotator may answer the same pair
-        (e.g. after a lease ran out); both answers are kept and combined into a verdict.
+        is refused until the first is undone. A skip is not an answer: a pair the annotator
+        skipped can be answered later in the round (the log then holds the skip, an undo of
+        it and the answer). Another annotator may answer the same pair (e.g. after a lease
+        ran out); both answers are kept and combined into a verdict.
         """
         text(annotator, "annotator")
         choice(answer, ANSWERS, "answer")
@@ -80,6 +82,14 @@ class DecisionsMixin(StoreBase):
             row = conn.execute(
                 _EFFECTIVE + " WHERE d.proposal_id = ? AND d.annotator = ?", (proposal.id, annotator)
             ).fetchone()
+            if row is not None and row["answer"] == "skip" and answer != "skip":
+                conn.execute(
+                    """INSERT INTO decisions
+                           (proposal_id, round_id, annotator, answer, model_version, decided_at, supersedes)
+                       VALUES (?, ?, ?, 'undo', ?, ?, ?)""",
+                    (proposal.id, round_.id, annotator, row["model_version"], self._now(), row["id"]),
+                )
+                row = None
             if row is not None and row["answer"] != answer:
                 raise ConflictError(
                     f"{annotator} already answered pair {proposal.id} ({proposal.source_uri} -> "

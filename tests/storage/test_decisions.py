@@ -95,6 +95,18 @@ def test_undo_then_answer_again(store: ProjectStore) -> None:
     assert store.effective_decisions() == []
 
 
+def test_a_skipped_pair_can_be_answered_later(store: ProjectStore) -> None:
+    round_ = open_round(store, 2)
+    pair = store.next_pair(round_.id, "alice")
+    store.decide(pair.id, "alice", "skip")
+    assert store.decide(pair.id, "alice", "skip").answer == "skip"            # a double submit stays one skip
+    store.decide(pair.id, "alice", "accept")
+    assert [d.answer for d in store.decision_log()] == ["skip", "undo", "accept"]
+    assert [(d.proposal_id, d.answer) for d in store.effective_decisions(round_.id)] == [(pair.id, "accept")]
+    with pytest.raises(ConflictError, match="already answered"):
+        store.decide(pair.id, "alice", "skip")                             # an answer is not skipped away
+
+
 def test_undo_does_not_reach_into_closed_rounds(store: ProjectStore) -> None:
     round_ = open_round(store, 1)
     store.decide(store.next_pair(round_.id, "alice").id, "alice", "accept")

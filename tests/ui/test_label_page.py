@@ -206,3 +206,13 @@ def test_the_stopping_signal_and_the_selection_reason(project: AnnotationProject
     assert ("filled from the pool" in why) == (not first.row_weight)
     imputed = first.evidence["imputed"]
     assert any(f"Imputed: {', '.join(imputed)}" in c.value for c in app.caption) == bool(imputed)
+
+
+def test_a_skipped_pair_comes_back_on_request(project: AnnotationProject) -> None:
+    app = press(open_label_page(), "skip")
+    assert shown(app) == labels_at(project, 1)
+    press(app, "show_skipped")
+    assert shown(app) == labels_at(project, 0)
+    press(app, "accept")
+    assert answers(project) == [(0, "accept")]
+    assert all(b.key != "show_skipped" for b in app.button) and project.skipped_pairs("annotator-1") == []
