@@ -62,3 +62,26 @@ def start_worker(project_dir: Path) -> bool:
         launch_detached(["-m", "annotate.worker", str(folder), "--lock-fd", str(lock.fileno())],
                         folder / LOG_FILE, hold=lock)
     return True
+
+
+MIN_PROGRESS_FOR_ESTIMATE = 0.06
+"""Below this the job is still loading (a few percent of its time), too early to extrapolate."""
+
+
+def remaining_seconds(job: Job, now: float) -> float | None:
+    """Seconds a running job still needs, extrapolated from its elapsed time and reported
+    progress (the worker reports every epoch between 5% and 85%); None before it is far
+    enough along, or when it is not running."""
+    if job.status != "running" or job.started_at is None or job.progress < MIN_PROGRESS_FOR_ESTIMATE:
+        return None
+    return max(0.0, (now - job.started_at) * (1.0 - job.progress) / job.progress)
+
+
+def job_text(job: Job | None, now: float) -> str:
+    """One line on a training job for people: status, what it does, and about how long it
+    still needs ("—" when there is none)."""
+    if job is None:
+        return "—"
+    left = remaining_seconds(job, now)
+    eta = "" if left is None else f" · about {left / 60:.0f} min left" if left >= 90 else f" · about {left:.0f} s left"
+    return job.status + (f": {job.message}" if job.message else "") + eta

@@ -27,7 +27,7 @@ from annotate.project_data import ProjectData, project_data
 from annotate.seeds import gold_seeds, read_seed_tsv
 from annotate.settings import ProjectSettings
 from annotate.standby import STANDBY, load_standby  # noqa: F401 - STANDBY re-exported
-from annotate.jobs import TRAIN, detect_dead_worker, start_worker, worker_running
+from annotate.jobs import TRAIN, detect_dead_worker, job_text, start_worker, worker_running  # noqa: F401 - job_text re-exported
 from storage import Job, Proposal, ProjectStore, Round, RoundClosedError, RoundCounts, Verdict  # noqa: F401 - re-exported
 
 PROJECTS = "projects"

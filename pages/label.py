@@ -6,11 +6,21 @@ dataset in annotate's process-wide cache, so the next pair renders without reloa
 Entity text comes from the datasets: it is shown with st.text and in tables, never as
 Markdown or HTML.
 """
+import time
+
 import pandas as pd
 import streamlit as st
 
 from annotate.pair_view import AttributeRow, EntitySide
-from annotate.service import STANDBY, AnnotationProject, PairCard, Progress, RoundClosedError, list_projects
+from annotate.service import (
+    STANDBY,
+    AnnotationProject,
+    PairCard,
+    Progress,
+    RoundClosedError,
+    job_text,
+    list_projects,
+)
 from pages.project_picker import chosen_project
 from pages.routing import ensure_router
 
@@ -138,7 +148,7 @@ def show_worker(project: AnnotationProject, progress: Progress) -> None:
             st.code(job.error or "no details recorded", language=None)
         st.button("Retry training", on_click=project.retry, args=(job.id,), key="retry")
     elif job.status in ("queued", "running"):
-        st.progress(job.progress, text=f"Retraining ({job.status}): {job.message}")
+        st.progress(job.progress, text=f"Retraining ({job_text(job, time.time())})")
         if job.status == "queued" and not progress.worker_alive and project.ensure_worker():
             st.caption("Started the worker process.")
     else:

@@ -4,6 +4,7 @@ Uploaded seed files are written to a temporary file and checked by the service b
 project is written, so a bad file is reported (file, line, problem) and leaves nothing behind.
 """
 import tempfile
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +19,7 @@ from annotate.service import (
     AnnotationProject,
     DataFormatError,
     create_project,
+    job_text,
     list_projects,
     project_settings,
     projects_dir,
@@ -49,16 +51,16 @@ def overview_row(name: str) -> dict:
         progress = project.progress()
     finally:
         project.close()
-    counts, job = progress.counts, progress.job
+    counts = progress.counts
     return {
         "project": name,
         "dataset": f"{Path(project.dataset['folder']).name} ({project.dataset['layout']})",
         "strategy": project.settings.learner.selection.strategy,
-        "round": None if progress.round is None else progress.round.id,
-        "answered": None if counts is None else f"{counts.answered}/{counts.total}",
+        "round": "—" if progress.round is None else str(progress.round.id),
+        "answered": "—" if counts is None else f"{counts.answered}/{counts.total}",
         "labels": progress.labels,
-        "model": progress.model_version,
-        "worker": "—" if job is None else f"{job.status}: {job.message}",
+        "model": f"v{progress.model_version}" if progress.model_version else "training the first",
+        "worker": job_text(progress.job, time.time()),
     }
 
 
