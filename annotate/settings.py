@@ -30,8 +30,9 @@ class ProjectSettings:
     """Pairs proposed per round."""
     warm_epochs: int = TrainConfig.epochs
     """Epochs of the first model, on the seed labels alone (T_warm): the backend's base training."""
-    round_epochs: int = 20
-    """Epochs added after each round, from the current weights (T_inter)."""
+    round_epochs: int = 10
+    """Epochs added after each round, from the current weights (T_inter): the simulated runs'
+    schedule, which keeps a round on FB15K237-DB15K within a minute (``bench/worker_round.py``)."""
     checkpoint_every: int = 10
     """Epochs between the worker's epoch checkpoints (0: none), so a job whose worker dies
     resumes from the last one when retried instead of from its first epoch."""
