@@ -179,3 +179,36 @@ def test_a_project_without_gold_labels_and_delivers_its_alignment(
             browser.close()
     rows = saved.read_text(encoding="utf-8").splitlines()
     assert len(rows) == len(project.alignment()) and all(len(r.split("\t")) == 2 for r in rows)
+
+
+def test_labelling_goes_on_while_the_next_model_trains(server: str, project: AnnotationProject) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from annotate.jobs import worker_lock
+    from annotate.worker import run_jobs
+
+    first = project.store.current_round().id
+    with worker_lock(project.folder) as held, sync_playwright() as playwright:   # the model "trains" meanwhile
+        assert held
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{server}/label?project={project.folder.name}")
+            for count in range(1, len(project.store.proposals(first)) + 2):    # the round, then one standby pair
+                expect(page.get_by_role("button", name="Accept")).to_be_enabled(timeout=FIRST_RENDER_MS)
+                page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=STEP_MS)
+                page.keyboard.press("x")
+                deadline = time.monotonic() + STEP_MS / 1000
+                while len(project.store.decision_log()) < count and time.monotonic() < deadline:
+                    page.wait_for_timeout(50)                              # bounded wait for the answer to land
+                assert len(project.store.decision_log()) == count
+            expect(page.get_by_text("Standby pairs from model v1 while the next model trains")).to_be_visible(
+                timeout=STEP_MS)
+        finally:
+            browser.close()
+    standby = project.store.current_round()
+    assert standby.strategy == "standby" and project.store.get_round(first).status == "closed"
+    assert [d.answer for d in project.store.effective_decisions(standby.id)] == ["reject"]
+    run_jobs(project.folder)
+    assert project.store.get_round(standby.id).status == "closed" and project.store.current_round().model_version == 2
+    assert len(project.store.rejected_pairs()) == len(project.store.proposals(first)) + 1   # the standby answer kept
