@@ -28,7 +28,7 @@ def make_pair(values: list[str] | None = None, **overrides) -> KGPair:
         attr_keys=["location.geocode.latitude", "people.person.date_of_birth", "lat", "birthDate",
                    "motto"],
         attr_triples=np.array([[0, 0], [1, 1], [3, 2], [4, 3], [4, 4]], dtype=np.int64),
-        attr_values=values or ["33.216389", "1960.91666667", "33.216388888888886", "1960-12-04", "Carpe diem"],
+        attr_values=values or ["33.216389", "1960.91666667", "33.216388888888886", "1960-11-25", "Carpe diem"],
         links=np.array([[0, 3], [1, 4], [2, 5]], dtype=np.int64),
     )
     fields.update(overrides)
@@ -90,8 +90,9 @@ def test_config_rejects_unknown_name_encoder() -> None:
 # -- values -----------------------------------------------------------------------------------
 
 def test_decimal_year_and_iso_date_share_year_month() -> None:
-    freebase, dbpedia = set(value_tokens("1960.91666667")), set(value_tokens("1960-12-04"))
-    assert "ym:1960-12" in freebase & dbpedia
+    freebase, dbpedia = set(value_tokens("1960.91666667")), set(value_tokens("1960-11-25"))
+    assert "ym:1960-11" in freebase & dbpedia                  # a real FB15K237-DB15K pair (birth dates)
+    assert "ym:1899-10" in set(value_tokens("1899.8333")) & set(value_tokens("1899-10-11"))
     assert "ym:1955-01" in value_tokens("1955-1-1")
     assert "y:1960" in value_tokens("1960"), "a bare year meets the dates of that year"
 

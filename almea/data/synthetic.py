@@ -257,8 +257,8 @@ def _format_values(side: str, key: _Key, values: np.ndarray, noise: np.ndarray) 
         dates = values.astype("datetime64[D]")
         if side == "db":
             return np.datetime_as_string(dates, unit="D" if key.kind == "date" else "Y").tolist()
-        months = dates.astype("datetime64[M]").astype(np.int64)  # Freebase: year + (month - 1) / 12
-        return [repr(round(v, 8)) for v in (1970 + months // 12 + (months % 12) / 12).tolist()]
+        months = dates.astype("datetime64[M]").astype(np.int64)  # Freebase: year + month / 12
+        return [repr(round(v, 8)) for v in (1970 + months // 12 + (months % 12 + 1) / 12).tolist()]
     measured = values if side == "fb" else values * noise * key.db_scale
     if key.kind == "count":  # Freebase writes counts as floats (69121.0), DBpedia as integers
         return [repr(v) if side == "fb" else str(int(v)) for v in np.rint(measured).tolist()]

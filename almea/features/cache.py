@@ -26,8 +26,9 @@ from almea.features.blocks import Features
 from almea.features.config import FeatureConfig
 
 #: Bump when a change to the feature code changes the blocks it produces
-#: (2: value and name tokens hashed by scikit-learn's murmurhash3 instead of crc32).
-FEATURES_VERSION = 2
+#: (2: value and name tokens hashed by scikit-learn's murmurhash3 instead of crc32;
+#: 3: a Freebase decimal year's fraction is month / 12, not (month - 1) / 12).
+FEATURES_VERSION = 3
 MANIFEST = "manifest.json"
 PRESENT = "present.npz"
 

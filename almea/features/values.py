@@ -57,8 +57,10 @@ def _first_number(text: str) -> tuple[float, bool, int] | None:
 def value_tokens(literal: str) -> list[str]:
     """Tokens of one attribute literal; equal values in different formats share tokens.
 
-    - ISO dates (``1960-12-04``, ``1955-1-1``) and decimal years (``1960.91666667``, that is
-      December 1960): year and year-month tokens plus coarse year bins.
+    - ISO dates (``1960-11-25``, ``1955-1-1``) and Freebase decimal years (``1960.91666667``,
+      that is November 1960: the fraction is month / 12, as 5,686 of the FB15K237-DB15K links
+      whose two sides give a decimal year and a date of the same year show; month - 1 fits
+      54): year and year-month tokens plus coarse year bins.
     - Whole numbers in a plausible year range (``1970``, ``1953.0``): the year tokens, plus
       the number tokens below since they may also be counts.
     - Other numbers: the value at 2 and 3 significant digits; coordinate-like values
@@ -80,8 +82,8 @@ def value_tokens(literal: str) -> list[str]:
     tokens: list[str] = []
     if in_years and fractional:
         months = (value - math.floor(value)) * 12
-        if abs(months - round(months)) < _MONTH_TOLERANCE:
-            return _date_tokens(int(math.floor(value)), int(round(months)) + 1)
+        if abs(months - round(months)) < _MONTH_TOLERANCE and round(months) >= 1:
+            return _date_tokens(int(math.floor(value)), int(round(months)))
     if in_years and not fractional:
         tokens += _date_tokens(int(value), None)
     tokens += [f"s2:{value:.1e}", f"s3:{value:.2e}"]

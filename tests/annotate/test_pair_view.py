@@ -9,7 +9,9 @@ from annotate.pair_view import EntityIndex, local_name, pair_view, values_match
 
 
 @pytest.mark.parametrize("left, right, same", [
-    ("1960-07-01", "1960.5", True),                   # ISO date vs Freebase decimal year
+    ("1960-06-01", "1960.5", True),                   # ISO date vs Freebase decimal year (month / 12)
+    ("1899-10-11", "1899.8333", True),
+    ("1899-11-11", "1899.8333", False),
     ("4395.2098", "4395209823.24", True),              # km2 vs m2
     ("33.216389", "33.216388888888886", True),
     ("1960-07-01", "1961-07-01", False),
@@ -35,7 +37,7 @@ def pair() -> KGPair:
         rel_triples=np.array([[0, 0, 1], [2, 0, 0], [3, 1, 4], [5, 1, 3]]),
         attr_keys=["birth", "height", "birthDate", "population"],
         attr_triples=np.array([[0, 0], [0, 1], [3, 2], [3, 3], [3, 1]]),
-        attr_values=["1960.5", "1.84", "1960-07-01", "12000", "1.9"],
+        attr_values=["1960.5", "1.84", "1960-06-01", "12000", "1.9"],
         links=np.array([[0, 3], [1, 4], [2, 5]]),
     )
 
@@ -45,7 +47,7 @@ def test_view_aligns_attributes_and_marks_aligned_neighbours(pair: KGPair) -> No
     view = pair_view(index, 0, 3, aligned={1: 4, 4: 1}, evidence={"why": "test"})
     rows = [(r.source_key, r.source_value, r.target_key, r.target_value, r.match) for r in view.attributes]
     assert rows == [
-        ("birth", "1960.5", "birthDate", "1960-07-01", True),
+        ("birth", "1960.5", "birthDate", "1960-06-01", True),
         ("height", "1.84", "height", "1.9", False),
         ("", "", "population", "12000", False),
     ]
