@@ -58,9 +58,9 @@ def value_tokens(literal: str) -> list[str]:
     """Tokens of one attribute literal; equal values in different formats share tokens.
 
     - ISO dates (``1960-11-25``, ``1955-1-1``) and Freebase decimal years (``1960.91666667``,
-      that is November 1960: the fraction is month / 12, as 5,686 of the FB15K237-DB15K links
-      whose two sides give a decimal year and a date of the same year show; month - 1 fits
-      54): year and year-month tokens plus coarse year bins.
+      that is November 1960: the fraction is month / 12 in 5,686 of the 6,046 same-year
+      decimal-year/date pairs on FB15K237-DB15K's gold links, (month - 1) / 12 in 54;
+      ``bench/decimal_years.py``): year and year-month tokens plus coarse year bins.
     - Whole numbers in a plausible year range (``1970``, ``1953.0``): the year tokens, plus
       the number tokens below since they may also be counts.
     - Other numbers: the value at 2 and 3 significant digits; coordinate-like values
