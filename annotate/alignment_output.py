@@ -23,6 +23,7 @@ import pandas as pd
 
 from almea.alignment import Alignment, Calibrator, precision_coverage, precision_threshold, predict_alignment
 from almea.alignment.export import PROJECT_ALIGNMENT, alignment_records, alignment_text, read_alignment
+from almea.active.self_training import PseudoLabels
 from almea.alignment.scores import ScoreTable
 from almea.atomic_write import write_atomically
 from storage import Checkpoint
@@ -53,6 +54,42 @@ def save_pseudo_labels(checkpoint_path: Path, pairs: np.ndarray | None) -> None:
     buffer = io.BytesIO()
     np.save(buffer, pairs.astype(np.int32 if pairs.max() < 2**31 else np.int64), allow_pickle=False)
     write_atomically(pseudo_file(checkpoint_path), buffer.getvalue())
+
+
+def carried_file(checkpoint_path: Path) -> Path:
+    """``model-v3.pt`` -> ``model-v3.carried.npz``: the pseudo-labels v3 chose for v4."""
+    path = Path(checkpoint_path)
+    return path.with_name(f"{path.stem}.carried.npz")
+
+
+def save_carried(checkpoint_path: Path, pseudo: PseudoLabels | None) -> None:
+    """Keep the pseudo-labels the model chose when it proposed its batch (none: no file), so
+    the next job trains on them instead of scoring every pair again with the same model."""
+    if pseudo is None:
+        carried_file(checkpoint_path).unlink(missing_ok=True)
+        return
+    buffer = io.BytesIO()
+    np.savez(buffer, pairs=pseudo.pairs.astype(np.int64), probability=pseudo.probability.astype(np.float64),
+             threshold=np.float64(pseudo.threshold))
+    write_atomically(carried_file(checkpoint_path), buffer.getvalue())
+
+
+def load_carried(checkpoint: Checkpoint | None) -> PseudoLabels | None:
+    """The pseudo-labels ``save_carried`` kept for ``checkpoint``; None when there is no such
+    file or it is unreadable (reported on stderr: the job then scores the pairs anew)."""
+    if checkpoint is None or not carried_file(checkpoint.path).is_file():
+        return None
+    path = carried_file(checkpoint.path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            pairs, probability, threshold = data["pairs"], data["probability"], float(data["threshold"])
+    except (OSError, ValueError, KeyError) as err:
+        print(f"{path}: unreadable carried pseudo-labels ({err}); scoring anew", file=sys.stderr)
+        return None
+    if pairs.ndim != 2 or pairs.shape[1] != 2 or len(probability) != len(pairs):
+        print(f"{path}: expected (n, 2) pairs and n probabilities; scoring anew", file=sys.stderr)
+        return None
+    return PseudoLabels(pairs.astype(np.int64), probability, threshold)
 
 
 def load_pseudo_labels(checkpoint: Checkpoint | None) -> np.ndarray:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from annotate.alignment_output import pseudo_file
+from annotate.alignment_output import carried_file, pseudo_file
 from annotate.standby import standby_file
 from storage import Checkpoint
 
@@ -26,10 +26,12 @@ def prunable(checkpoints: list[Checkpoint], keep_recent: int = KEEP_RECENT) -> l
 
 
 def prune_model_files(checkpoints: list[Checkpoint], keep_recent: int = KEEP_RECENT) -> list[Path]:
-    """Delete the weight, pseudo-label and standby files of ``prunable`` checkpoints; the paths removed."""
+    """Delete the weight, pseudo-label, standby and carried files of ``prunable`` checkpoints;
+    the paths removed."""
     removed = []
     for checkpoint in prunable(checkpoints, keep_recent):
-        for path in (checkpoint.path, pseudo_file(checkpoint.path), standby_file(checkpoint.path)):
+        for path in (checkpoint.path, pseudo_file(checkpoint.path), standby_file(checkpoint.path),
+                     carried_file(checkpoint.path)):
             if path.is_file():
                 path.unlink()
                 removed.append(path)

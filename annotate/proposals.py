@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from almea.active import ActiveLearner
+from almea.active.self_training import PseudoLabels
 from almea.alignment import Calibrator, ScoreTable
 from almea.selection import CandidatePool, Selection
 from annotate.answers import CALIBRATION, calibration_evidence
@@ -35,6 +36,9 @@ class Batch:
     pool: CandidatePool | None
     """The capped pool the strategy chose from without self-training (the selection map's);
     None under self-training, whose pool is uncapped."""
+    pseudo: PseudoLabels | None = None
+    """Under self-training, the pseudo-labels whose threshold split the batch: the next
+    model trains on them (``annotate.alignment_output.save_carried``), as a simulated round does."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,12 +66,12 @@ def propose(learner: ActiveLearner, inputs: BatchInputs, n: int, rng: np.random.
     """``n`` pairs to ask about next. ``cold``: the model was never trained, so the batch is
     its most confident pairs (``COLD_START_STRATEGY``) instead of the configured strategy."""
     strategy = COLD_START_STRATEGY if cold else None
-    pool = None
+    pool = pseudo = None
     if learner.config.self_training.enabled:
-        threshold = learner.pseudo_labels(inputs.table, inputs.calibrator, inputs.blocked, inputs.trained).threshold
+        pseudo = learner.pseudo_labels(inputs.table, inputs.calibrator, inputs.blocked, inputs.trained)
         selection, audit = learner.select_verified(
-            inputs.table, inputs.calibrator, threshold, n, inputs.labelled, inputs.answered, inputs.blocked, rng,
-            strategy, inputs.trained)
+            inputs.table, inputs.calibrator, pseudo.threshold, n, inputs.labelled, inputs.answered, inputs.blocked,
+            rng, strategy, inputs.trained)
     else:
         pool = learner.pool(inputs.embeddings, inputs.labelled, inputs.answered, inputs.blocked)
         selection = learner.choose(pool, inputs.embeddings, n, inputs.labelled, rng, strategy)
@@ -85,4 +89,4 @@ def propose(learner: ActiveLearner, inputs: BatchInputs, n: int, rng: np.random.
         }
         for r, e, c, flag in zip(selection.to_records(), explained, scores, audit.tolist())
     ]
-    return Batch(selection, audit, proposals, pool)
+    return Batch(selection, audit, proposals, pool, pseudo)

@@ -23,10 +23,17 @@ import numpy as np
 import torch
 
 from almea.active import ActiveLearner
-from almea.active.self_training import answer_calibrator, trainable_negatives
+from almea.active.self_training import PseudoLabels, answer_calibrator, trainable_negatives, without_entities
 from almea.data.kg_pair import KGPair
 from almea.training.trainer import EpochCheckpoint
-from annotate.alignment_output import AlignmentInputs, deliver_alignment, load_pseudo_labels, save_pseudo_labels
+from annotate.alignment_output import (
+    AlignmentInputs,
+    deliver_alignment,
+    load_carried,
+    load_pseudo_labels,
+    save_carried,
+    save_pseudo_labels,
+)
 from annotate.answers import answers_frame
 from annotate.jobs import TRAIN, fail_abandoned_jobs, worker_lock
 from annotate.project_data import project_data
@@ -66,6 +73,20 @@ def _base_learner(pair: KGPair, settings: ProjectSettings, base: Checkpoint | No
     if base is not None:
         learner.load(base.path)
     return learner
+
+
+def _carried_pseudo_labels(store: ProjectStore, latest: Checkpoint | None) -> PseudoLabels | None:
+    """The pseudo-labels ``latest`` chose when it proposed (same model, so no second pass
+    over every pair), less those sharing an entity with a pair answered in its rounds, whose
+    labels changed since: the simulated rounds' rule (``Simulation._pseudo``, where every
+    proposed pair is answered). None when it kept none."""
+    carried = load_carried(latest)
+    if carried is None:
+        return None
+    rounds = [r.id for r in store.rounds() if r.model_version == latest.model_version]
+    answered = {d.proposal_id for r in rounds for d in store.effective_decisions(r) if d.answer != "skip"}
+    pairs = [(p.source_id, p.target_id) for r in rounds for p in store.proposals(r) if p.id in answered]
+    return without_entities(carried, np.array(pairs, np.int64).reshape(-1, 2))
 
 
 def _resume(learner: ActiveLearner, path: Path, epochs: int) -> int | None:
@@ -147,8 +168,10 @@ def train_and_propose(store: ProjectStore, job: Job) -> None:
     pseudo_threshold = None
     if self_training.enabled and refine:
         store.update_job(job.id, progress=0.03, message="choosing pseudo-labels")
-        table = learner.score_table(learner.embeddings(), labelled, rejected)
-        pseudo = learner.pseudo_labels(table, calibrator, blocked, trained=load_pseudo_labels(latest))
+        pseudo = _carried_pseudo_labels(store, latest)
+        if pseudo is None:
+            table = learner.score_table(learner.embeddings(), labelled, rejected)
+            pseudo = learner.pseudo_labels(table, calibrator, blocked, trained=load_pseudo_labels(latest))
         trained, pseudo_threshold = pseudo.pairs, _finite(pseudo.threshold)
     epochs = (settings.round_epochs if refine else settings.warm_epochs) if len(labelled) + len(trained) else 0
     partial = epoch_checkpoint_path(store, job, latest)
@@ -194,6 +217,7 @@ def train_and_propose(store: ProjectStore, job: Job) -> None:
         after_batch = replace(inputs, answered=np.concatenate([inputs.answered, batch.selection.pairs]))
         standby = propose(learner, after_batch, settings.standby_pairs, rng, data.pair.entities, cold=cold).proposals
     save_standby(checkpoint.path, standby)
+    save_carried(checkpoint.path, batch.pseudo)
     current = store.current_round()
     if current is not None:
         store.close_round(current.id)
