@@ -183,6 +183,7 @@ def train_and_propose(store: ProjectStore, job: Job) -> None:
             learner.trainer.epoch_checkpoint = EpochCheckpoint(partial, settings.checkpoint_every)
         what = f"training on {len(labelled)} labels" + (f" and {len(trained)} pseudo-labels" if len(trained) else "")
         report = _progress(store, job, 0.05, 0.85, what, done, epochs)
+        report(0, epochs)                                    # the stage starts now, not at its first epoch's end
         learner.train(labelled, epochs - done, trainable_negatives(rejected, blocked), on_epoch=report, refine=refine,
                       pseudo=trained)
         learner.trainer.epoch_checkpoint = None
