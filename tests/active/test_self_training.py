@@ -96,7 +96,7 @@ def test_config_refuses_nonsense():
 
 
 def test_self_training_beats_the_same_run_without_it(demo_pair, tmp_path):
-    plain = replace(small_config("ds3"), warm_epochs=16)
+    plain = replace(small_config("ds3"), budget="10%+5%x3", warm_epochs=16)   # few labels: where self-training pays
     learner = replace(plain.learner, self_training=SelfTrainingConfig(enabled=True, min_answers=10, target_precision=0.8))
     trained = replace(plain, learner=learner)
     without = Simulation(demo_pair, plain, tmp_path / "plain", progress=False).run()
