@@ -67,34 +67,53 @@ def project_curve_figure(curve: pd.DataFrame) -> go.Figure:
     return figure
 
 
-def precision_coverage_figure(curve: pd.DataFrame) -> go.Figure:
-    """Precision of the predicted links kept at each probability threshold against the share
-    kept: calibrated estimate, answered pairs with their Wilson 95% interval, and the true
-    precision on held-out gold when the project has gold."""
-    figure = go.Figure()
+def precision_coverage_figure(curve: pd.DataFrame, threshold: float | None = None) -> go.Figure:
+    """Precision of the predicted links at or above each calibrated probability, against that
+    probability (the Projects page's download cut): the calibrated estimate, the answered
+    pairs' accept rate in its Wilson 95% band, the true precision on held-out gold when the
+    project has gold, and on the right axis the share of the predicted links each cut keeps.
+    ``threshold`` (the stopping signal's) is marked where the target precision is reached."""
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
     answered = curve[curve["answered"] > 0]
     figure.add_trace(go.Scatter(
-        x=answered["coverage"], y=answered["answered_precision"], mode="markers", name="answered pairs (Wilson 95%)",
-        error_y={"type": "data", "symmetric": False, "array": answered["wilson_high"] - answered["answered_precision"],
-                 "arrayminus": answered["answered_precision"] - answered["wilson_low"]},
-        customdata=answered[["threshold", "answered"]],
-        hovertemplate="p ≥ %{customdata[0]:.2f}: %{y:.3f} of %{customdata[1]} answers", marker={"color": "#7f7f7f"},
-    ))
+        x=answered["threshold"], y=answered["wilson_high"], mode="lines", line={"width": 0}, name="Wilson 95% high",
+        showlegend=False, hoverinfo="skip",
+    ), secondary_y=False)
     figure.add_trace(go.Scatter(
-        x=curve["coverage"], y=curve["estimated_precision"], mode="lines+markers", name="estimated (calibrated)",
-        customdata=curve[["threshold", "links"]], line={"color": "#1f77b4"},
-        hovertemplate="p ≥ %{customdata[0]:.2f}: %{y:.3f} over %{customdata[1]} links",
-    ))
+        x=answered["threshold"], y=answered["wilson_low"], mode="lines", line={"width": 0}, fill="tonexty",
+        fillcolor="rgba(127, 127, 127, 0.2)", name="Wilson 95% interval", hoverinfo="skip",
+    ), secondary_y=False)
+    figure.add_trace(go.Scatter(
+        x=answered["threshold"], y=answered["answered_precision"], mode="lines+markers",
+        name="answered pairs (accept rate)", customdata=answered[["answered", "wilson_low", "wilson_high"]],
+        line={"color": "#7f7f7f", "dash": "dash"}, marker={"color": "#7f7f7f", "size": 5},
+        hovertemplate="%{y:.3f} of %{customdata[0]} answers (95%: %{customdata[1]:.2f}–%{customdata[2]:.2f})",
+    ), secondary_y=False)
+    figure.add_trace(go.Scatter(
+        x=curve["threshold"], y=curve["estimated_precision"], mode="lines+markers", name="estimated (calibrated)",
+        customdata=curve[["links"]], line={"color": "#1f77b4"},
+        hovertemplate="%{y:.3f} over %{customdata[0]} links",
+    ), secondary_y=False)
     if "true_precision" in curve:
         figure.add_trace(go.Scatter(
-            x=curve["coverage"], y=curve["true_precision"], mode="lines+markers", name="true (held-out gold)",
-            customdata=curve[["threshold"]], line={"color": "#2ca02c", "dash": "dot"},
-            hovertemplate="p ≥ %{customdata[0]:.2f}: %{y:.3f}",
-        ))
-    figure.update_xaxes(title_text="coverage: share of the predicted links kept", range=[0, 1.02])
-    figure.update_yaxes(title_text="precision", range=[0, 1.05])
-    figure.update_layout(template=TEMPLATE, height=420, title="Precision against coverage of the predicted alignment",
-                         legend={"orientation": "h", "y": -0.25})
+            x=curve["threshold"], y=curve["true_precision"], mode="lines+markers", name="true (held-out gold)",
+            line={"color": "#2ca02c", "dash": "dot"}, hovertemplate="%{y:.3f}",
+        ), secondary_y=False)
+    figure.add_trace(go.Scatter(
+        x=curve["threshold"], y=curve["coverage"], mode="lines", name="coverage (right axis)",
+        customdata=curve[["links"]], line={"color": "#ff7f0e", "width": 1.5},
+        hovertemplate="%{customdata[0]} links, %{y:.0%} of the predicted",
+    ), secondary_y=True)
+    if threshold is not None:
+        figure.add_vline(x=threshold, line={"color": "#1f77b4", "dash": "dash", "width": 1},
+                         annotation_text=f"target precision reached at p ≥ {threshold:.2f}", annotation_position="top")
+    figure.update_xaxes(title_text="minimum calibrated probability of a predicted link", range=[-0.02, 1.0],
+                        unifiedhovertitle={"text": "links with p ≥ %{x:.2f}"})
+    figure.update_yaxes(title_text="precision", range=[0, 1.05], secondary_y=False)
+    figure.update_yaxes(title_text="coverage: share of the predicted links kept", range=[0, 1.05],
+                        tickformat=".0%", showgrid=False, secondary_y=True)
+    figure.update_layout(template=TEMPLATE, height=440, title="Precision and coverage by minimum probability",
+                         legend={"orientation": "h", "y": -0.25, "traceorder": "normal"}, hovermode="x unified")
     return figure
 
 

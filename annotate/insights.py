@@ -16,6 +16,7 @@ from annotate.selection_map import SelectionMap, SelectionMapError, map_path  # 
 from storage import ANSWERS, combine_answers
 
 if TYPE_CHECKING:
+    from annotate.alignment_output import StoppingSignal
     from annotate.service import AnnotationProject
 
 IDLE_SECONDS = 600.0
@@ -109,6 +110,23 @@ def clicked_proposal(points: list[dict[str, Any]]) -> int | None:
         if value is not None:
             return int(value)
     return None
+
+
+def stopping_text(signal: StoppingSignal, target_precision: float) -> str:
+    """One line on whether more labelling still pays: how many links the newest model moved
+    and how good its predicted links are estimated to be. A calibrated model whose links
+    nowhere reach the target precision says so, rather than reading as not calibrated."""
+    changed = ("first model" if signal.changed_links is None else
+               f"{signal.changed_links:,} links changed since v{signal.previous_version}")
+    if signal.links_above is None:
+        quality = f"not calibrated yet ({signal.answers} answers)"
+    elif signal.threshold is None or signal.estimated_precision is None:
+        quality = (f"no set of predicted links reaches the {target_precision:.0%} precision target yet "
+                   f"(calibrated on {signal.answers} answers)")
+    else:
+        quality = (f"estimated precision {signal.estimated_precision:.3f} for the {signal.links_above:,} predicted "
+                   f"links at probability ≥ {signal.threshold:.2f} (calibrated on {signal.answers} answers)")
+    return f"Model v{signal.model_version}: {changed} · {quality}"
 
 
 def round_precision_frame(project: AnnotationProject) -> pd.DataFrame:

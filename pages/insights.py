@@ -55,17 +55,16 @@ def alignment_quality_section(project: AnnotationProject) -> None:
         st.info(project.quality_note())
         return
     signal = project.stopping_signal()
-    if project.has_gold:
-        st.caption("Estimated from the calibration on the annotators' answers; the true precision is measured on "
-                   "the held-out gold links, which the estimate never sees.")
-    else:
-        st.caption("This dataset has no gold links: every figure here is estimated from the annotators' answers "
-                   "(calibrated probabilities, and the accept rate of answered pairs with its Wilson 95% interval).")
-    if signal is not None and signal.threshold is not None:
-        st.caption(f"Model v{signal.model_version}: {signal.links_above:,} predicted links at probability ≥ "
-                   f"{signal.threshold:.2f}, estimated precision {signal.estimated_precision:.3f}, "
-                   f"calibrated on {signal.answers} answers.")
-    show_chart(figures.precision_coverage_figure(curve), curve, "precision-coverage")
+    basis = ("Estimated from the calibration on the annotators' answers; the true precision is measured on the "
+             "held-out gold links, which the estimate never sees." if project.has_gold else
+             "This dataset has no gold links: every figure here is estimated from the annotators' answers "
+             "(calibrated probabilities, and the accept rate of answered pairs with its Wilson 95% interval).")
+    st.caption(f"{basis} The x axis is the Projects page's minimum probability: a download cut there keeps the "
+               "predicted links at or above it (seeds and accepted answers always stay).")
+    if signal is not None:
+        st.caption(insights.stopping_text(signal, project.settings.learner.self_training.target_precision))
+    show_chart(figures.precision_coverage_figure(curve, None if signal is None else signal.threshold), curve,
+               "precision-coverage")
 
 
 def curve_section(project: AnnotationProject) -> None:

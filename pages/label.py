@@ -11,6 +11,7 @@ import time
 import pandas as pd
 import streamlit as st
 
+from annotate.insights import stopping_text
 from annotate.pair_view import AttributeRow, EntitySide
 from annotate.service import (
     STANDBY,
@@ -110,14 +111,8 @@ def show_stopping_signal(project: AnnotationProject, progress: Progress) -> None
         st.caption(f"Standby pairs from model v{progress.round.model_version} while the next model trains: "
                    "your answers are saved now and train the model after it.")
     signal = project.stopping_signal()
-    if signal is None:
-        return
-    changed = ("first model" if signal.changed_links is None else
-               f"{signal.changed_links:,} links changed since v{signal.previous_version}")
-    quality = (f"not calibrated yet ({signal.answers} answers)" if signal.threshold is None else
-               f"estimated precision {signal.estimated_precision:.3f} for the {signal.links_above:,} predicted links "
-               f"at probability ≥ {signal.threshold:.2f}")
-    st.caption(f"Model v{signal.model_version}: {changed} · {quality}")
+    if signal is not None:
+        st.caption(stopping_text(signal, project.settings.learner.self_training.target_precision))
 
 
 def show_progress(progress: Progress) -> None:

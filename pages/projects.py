@@ -18,6 +18,7 @@ from annotate.service import (
     STRATEGY_NAMES,
     AnnotationProject,
     DataFormatError,
+    Progress,
     create_project,
     job_text,
     list_projects,
@@ -128,6 +129,7 @@ def answer_with_oracle(name: str) -> None:
 def alignment_downloads(project: AnnotationProject, name: str) -> None:
     """The full alignment (every KG1 entity's partner) in the three formats, optionally cut
     at a calibrated probability."""
+    st.markdown("**Full alignment**")
     records = project.alignment()
     if records is None:
         st.info("The full alignment comes with the first model: the worker writes it after every model.")
@@ -135,16 +137,28 @@ def alignment_downloads(project: AnnotationProject, name: str) -> None:
     sources = records["provenance"].value_counts()
     st.caption(f"Model v{project.store.model_version()} aligns {len(records):,} KG1 entities: " + ", ".join(
         f"{sources.get(kind, 0):,} {kind}" for kind in ("seed", "human-accepted", "pseudo-label", "predicted")) + ".")
-    cut_col, *formats = st.columns([2, 1, 1, 1])
+    cut_col, *formats = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
     floor = cut_col.number_input("Minimum probability (0: every link)", 0.0, 1.0, 0.0, 0.05, key=f"min_p_{name}",
                                  help="Predicted links below this calibrated probability are left out; "
                                       "seeds and accepted answers always stay.")
-    kept = len(project.alignment(floor or None))
-    cut_col.caption(f"{kept:,} links in the download.")
     for column, (suffix, mime) in zip(formats, ALIGNMENT_FORMATS):
         column.download_button(f"Full alignment ({suffix[1:].upper()})",
-                               project.alignment_file(suffix, floor or None),
+                               project.alignment_file(suffix, floor or None), width="stretch",
                                file_name=f"{name}-alignment{suffix}", mime=mime, key=f"alignment{suffix}_{name}")
+    st.caption(f"{len(project.alignment(floor or None)):,} of {len(records):,} links in the download.")
+
+
+def oracle_controls(project: AnnotationProject, progress: Progress, name: str) -> None:
+    """The simulated oracle, or why this project has none (no gold links to answer from)."""
+    st.markdown("**Simulated oracle**")
+    available, reason = project.oracle_available()
+    oracle, error_rate = st.columns([1, 2], vertical_alignment="center")
+    oracle.button("Answer this round with the simulated oracle", disabled=progress.round is None or not available,
+                  on_click=answer_with_oracle, args=(name,),
+                  help="Answers the open round from the dataset's gold links, as annotator 'oracle'")
+    error_rate.slider("Oracle error rate", 0.0, 0.5, 0.0, 0.05, key=f"error_rate_{name}", disabled=not available)
+    if not available:
+        st.caption(f"No simulated oracle: {reason}.")
 
 
 def manage(name: str) -> None:
@@ -153,21 +167,15 @@ def manage(name: str) -> None:
         progress = project.progress()
         st.caption(f"Folder: {project.folder}")
         alignment_downloads(project, name)
-        available, reason = project.oracle_available()
-        oracle, error_rate = st.columns([1, 2])
-        error_rate.slider("Oracle error rate", 0.0, 0.5, 0.0, 0.05, key=f"error_rate_{name}", disabled=not available)
-        oracle.button("Answer this round with the simulated oracle", disabled=progress.round is None or not available,
-                      on_click=answer_with_oracle, args=(name,),
-                      help="Answers the open round from the dataset's gold links, as annotator 'oracle'")
-        if not available:
-            oracle.caption(f"No simulated oracle: {reason}.")
+        oracle_controls(project, progress, name)
+        st.markdown("**Answers**")
         links, log_csv, log_jsonl = st.columns(3)
         links.download_button("Accepted links (ent_links TSV)", export_bytes(project, "ent_links.tsv"),
-                              file_name=f"{name}-ent_links.tsv", mime="text/tab-separated-values")
+                              file_name=f"{name}-ent_links.tsv", mime="text/tab-separated-values", width="stretch")
         log_csv.download_button("Decision log (CSV)", export_bytes(project, "decisions.csv"),
-                                file_name=f"{name}-decisions.csv", mime="text/csv")
+                                file_name=f"{name}-decisions.csv", mime="text/csv", width="stretch")
         log_jsonl.download_button("Decision log (JSONL)", export_bytes(project, "decisions.jsonl"),
-                                  file_name=f"{name}-decisions.jsonl", mime="application/jsonl")
+                                  file_name=f"{name}-decisions.jsonl", mime="application/jsonl", width="stretch")
     finally:
         project.close()
 

@@ -1,4 +1,5 @@
-"""A tiny trained project named "demo", built once per session and copied per test.
+"""A tiny trained project named "demo", built once per session and copied per test, and a
+project "nogold" on the same pair without its gold links (``ent_links``), seeded from a TSV.
 
 Image files stay in the dataset (the pages show them) but are not encoded into features:
 EfficientNet on a shared CPU would cost most of the UI tests' time budget.
@@ -7,11 +8,13 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from almea.active import LearnerConfig
+from almea.active.self_training import SelfTrainingConfig
 from almea.features import FeatureConfig
 from almea.model.config import ModelConfig, TrainConfig
 from annotate.datasets import demo_dataset
@@ -26,6 +29,12 @@ TINY = ProjectSettings(
                           train=TrainConfig(batch_size=256)),
     batch_size=6, warm_epochs=3, round_epochs=1,
 )
+SELF_TRAINING = replace(TINY, learner=replace(TINY.learner, self_training=SelfTrainingConfig(enabled=True,
+                                                                                           min_answers=4)))
+"""The tiny settings with self-training, calibrated once a batch is answered."""
+NO_GOLD = "nogold"
+NO_GOLD_SEEDS = 30
+"""Links of the no-gold project's seed TSV: its only verified links before anyone answers."""
 
 
 @pytest.fixture(scope="session")
@@ -59,5 +68,50 @@ def home(trained_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 @pytest.fixture
 def project(home: Path) -> Iterator[AnnotationProject]:
     opened = AnnotationProject.open(PROJECT, home)
+    yield opened
+    opened.close()
+
+
+def no_gold_dataset(dataset: Path, scratch: Path) -> tuple[Path, Path, set[tuple[str, str]]]:
+    """A copy of ``dataset`` without its ``ent_links``, a seed TSV of its first links, and all
+    its gold links (for tests that answer as a person who knows them)."""
+    folder = scratch / "no-gold"
+    shutil.copytree(dataset, folder)
+    gold = [tuple(line.split("\t")) for line in (folder / "ent_links").read_text(encoding="utf-8").splitlines()]
+    (folder / "ent_links").unlink()
+    seeds = scratch / "seeds.tsv"
+    seeds.write_text("".join(f"{s}\t{t}\n" for s, t in gold[:NO_GOLD_SEEDS]), encoding="utf-8")
+    return folder, seeds, set(gold)
+
+
+@pytest.fixture(scope="session")
+def no_gold_trained_home(trained_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home folder with only project "nogold": its first round answered by a person who
+    knows the gold links, so model v2 is calibrated on those answers, and v2's round is open."""
+    from tests.annotate.test_alignment_product import new_project, next_model
+
+    home = tmp_path_factory.mktemp("ui-no-gold-home")
+    folder, seeds, gold = no_gold_dataset(trained_home / "demo-120", home)
+    project = new_project(home, NO_GOLD, SELF_TRAINING, folder=folder, seed_links=seeds)
+    next_model(project, lambda p: "accept" if (p.source_uri, p.target_uri) in gold else "reject")
+    project.close()
+    return home
+
+
+@pytest.fixture
+def no_gold_home(no_gold_trained_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the no-gold home as $ALMEA_HOME, workers not spawned (as ``home``)."""
+    copy = tmp_path / "no-gold-home"
+    shutil.copytree(no_gold_trained_home, copy)
+    monkeypatch.setenv("ALMEA_HOME", str(copy))
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(AnnotationProject, "ensure_worker", lambda self: False)
+    return copy
+
+
+@pytest.fixture
+def no_gold_project(no_gold_home: Path) -> Iterator[AnnotationProject]:
+    """Project "nogold" of the private no-gold home, closed after the test."""
+    opened = AnnotationProject.open(NO_GOLD, no_gold_home)
     yield opened
     opened.close()

@@ -1,5 +1,6 @@
 """End to end in headless Chromium: label three pairs by keyboard, undo one, reload, then open
-every other page.
+every other page; label on while the next model trains; and a project without gold links
+shows its pairs and stopping signal and delivers its full alignment as a file.
 
 Runs the real server (``streamlit run app.py``) on a copy of the tiny trained project, so
 it covers what AppTest cannot: the keyboard shortcuts, the websocket round trip and that
@@ -8,7 +9,6 @@ decisions survive a new browser session.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from annotate.insights import stopping_text
 from annotate.service import AnnotationProject
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,47 +135,42 @@ def test_keyboard_labelling_survives_a_reload(server: str, project: AnnotationPr
 
 
 @pytest.fixture
-def no_gold_project(home: Path, tmp_path: Path) -> Iterator[AnnotationProject]:
-    """A trained project on a copy of the demo without ``ent_links``, seeded from a TSV."""
-    from tests.annotate.test_alignment_product import new_project
-    from tests.ui.conftest import TINY
-
-    folder = tmp_path / "no-gold"
-    shutil.copytree(home / "demo-120", folder)
-    gold = (folder / "ent_links").read_text().splitlines()
-    (folder / "ent_links").unlink()
-    seeds = tmp_path / "seeds.tsv"
-    seeds.write_text("\n".join(gold[:30]) + "\n")
-    project = new_project(home, "nogold", TINY, folder=folder, seed_links=seeds)
-    yield project
-    project.close()
+def no_gold_server(no_gold_home: Path, tmp_path: Path) -> Iterator[str]:
+    """URL of a server on the home whose only project has no gold links (``conftest``)."""
+    process, url = start_server(no_gold_home, tmp_path / "streamlit.log")
+    try:
+        yield url
+    finally:
+        stop(process)
 
 
 def test_a_project_without_gold_labels_and_delivers_its_alignment(
-    server: str, no_gold_project: AnnotationProject, tmp_path: Path
+    no_gold_server: str, no_gold_project: AnnotationProject, tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     project = no_gold_project
     first = project.store.proposals(project.store.current_round().id)[0]
+    signal = stopping_text(project.stopping_signal(), project.settings.learner.self_training.target_precision)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
-            page.goto(f"{server}/label?project=nogold")
-            expect(page.get_by_test_id("stText").first).to_have_text(project.card(first).view.source.label,
-                                                                      timeout=FIRST_RENDER_MS)
+            page.goto(f"{no_gold_server}/projects?project=nogold")
+            button = page.get_by_role("button", name="Full alignment (TSV)")
+            expect(button).to_be_visible(timeout=FIRST_RENDER_MS)
             nav = page.get_by_test_id("stSidebarNav")             # a fresh server's first visit, by deep link:
             expect(nav).to_contain_text("Experiments")             # the router's pages, not the pages/ folder's
             assert "project picker" not in nav.inner_text() and "routing" not in nav.inner_text()
-            page.get_by_role("link", name="Projects", exact=True).click()   # in-app navigation: the project stays
-            button = page.get_by_role("button", name="Full alignment (TSV)")
-            expect(button).to_be_visible(timeout=FIRST_RENDER_MS)
-            assert "project=nogold" in page.url
             with page.expect_download(timeout=STEP_MS) as download:
                 button.click()
             saved = tmp_path / "alignment.tsv"
             download.value.save_as(saved)
+            page.get_by_role("link", name="Label", exact=True).click()      # in-app navigation: the project stays
+            expect(page.get_by_test_id("stText").first).to_have_text(project.card(first).view.source.label,
+                                                                      timeout=FIRST_RENDER_MS)
+            expect(page.get_by_text(signal, exact=True)).to_be_visible()
+            assert "project=nogold" in page.url and page.get_by_text("Page not found").count() == 0
         finally:
             browser.close()
     rows = saved.read_text(encoding="utf-8").splitlines()
@@ -193,7 +189,7 @@ def test_labelling_goes_on_while_the_next_model_trains(server: str, project: Ann
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
-            page.goto(f"{server}/label?project={project.folder.name}")
+            page.goto(f"{server}/?project={project.folder.name}")          # the Label page is the default
             for count in range(1, len(project.store.proposals(first)) + 2):    # the round, then one standby pair
                 expect(page.get_by_role("button", name="Accept")).to_be_enabled(timeout=FIRST_RENDER_MS)
                 page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=STEP_MS)

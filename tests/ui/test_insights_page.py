@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
-from almea.active.self_training import SelfTrainingConfig
+from annotate.insights import stopping_text
 from annotate.service import AnnotationProject
 from tests.annotate.test_alignment_product import new_project, next_model
 from tests.ui.apptest import ROOT, open_page
-from tests.ui.conftest import TINY
+from tests.ui.conftest import SELF_TRAINING
+
 
 def decoded(spec: object) -> object:
     """The spec with plotly's typed arrays ({"dtype", "bdata"[, "shape"]}) as plain lists."""
@@ -116,10 +115,6 @@ def test_a_tampered_selection_map_shows_a_message_not_an_exception(project: Anno
     assert chart(app, "Learning curve")                        # the other tabs still draw
 
 
-ST = replace(TINY, learner=replace(TINY.learner, self_training=SelfTrainingConfig(enabled=True, min_answers=4)))
-"""The UI's tiny settings with self-training, calibrated once a batch is answered."""
-
-
 def page_of(name: str) -> AppTest:
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
     app.query_params["project"] = name
@@ -128,33 +123,39 @@ def page_of(name: str) -> AppTest:
     return app
 
 
-def test_alignment_quality_estimated_beside_the_true_precision(home: Path) -> None:
-    project = new_project(home, "gold", ST, gold_seed_ratio=0.3)
-    next_model(project)
-    curve = project.quality_curve()
-    app = page_of("gold")
-    figure = chart(app, "Precision against coverage")
+def assert_quality_chart(app: AppTest, project: AnnotationProject, gold: bool) -> None:
+    """The chart draws the project's quality curve (every line's points are its rows, against
+    the threshold) and marks the stopping signal's threshold when there is one."""
+    curve, signal = project.quality_curve(), project.stopping_signal()
+    figure = chart(app, "Precision and coverage by minimum probability")
+    assert [s["x0"] for s in figure["layout"].get("shapes", [])] == [t for t in [signal.threshold] if t is not None]
     lines = traces(figure)
-    assert set(lines) == {"answered pairs", "estimated", "true"}
-    np.testing.assert_array_equal(np.array(lines["estimated"]["y"], float), curve["estimated_precision"])  # NaN = NaN
-    np.testing.assert_array_equal(np.array(lines["true"]["y"], float), curve["true_precision"])
+    expected = {"Wilson 95% high", "Wilson 95% interval", "answered pairs", "estimated", "coverage"}
+    assert set(lines) == (expected | {"true"} if gold else expected)
     answered = curve[curve["answered"] > 0]
-    np.testing.assert_array_equal(np.array(lines["answered pairs"]["y"], float), answered["answered_precision"])
+    for name, rows, column in (("estimated", curve, "estimated_precision"), ("coverage", curve, "coverage"),
+                               ("answered pairs", answered, "answered_precision"),
+                               ("Wilson 95% interval", answered, "wilson_low"),
+                               ("Wilson 95% high", answered, "wilson_high"),
+                               *((("true", curve, "true_precision"),) if gold else ())):
+        np.testing.assert_array_equal(np.array(lines[name]["x"], float), rows["threshold"])
+        np.testing.assert_array_equal(np.array(lines[name]["y"], float), rows[column])      # NaN = NaN
+    assert lines["Wilson 95% interval"]["fill"] == "tonexty" and lines["coverage"]["yaxis"] == "y2"
+
+
+def test_alignment_quality_estimated_beside_the_true_precision(home: Path) -> None:
+    project = new_project(home, "gold", SELF_TRAINING, gold_seed_ratio=0.3)
+    next_model(project)
+    app = page_of("gold")
+    assert_quality_chart(app, project, gold=True)
     assert any("held-out gold" in c.value for c in app.caption)
+    signal = project.stopping_signal()
+    assert any(c.value == stopping_text(signal, 0.95) for c in app.caption) and signal.changed_links is not None
 
 
-def test_without_gold_the_quality_is_estimated_and_says_so(home: Path, tmp_path: Path) -> None:
-    folder = tmp_path / "no-gold"
-    shutil.copytree(home / "demo-120", folder)
-    gold = (folder / "ent_links").read_text().splitlines()
-    (folder / "ent_links").unlink()
-    seeds = tmp_path / "seeds.tsv"
-    seeds.write_text("\n".join(gold[:30]) + "\n")
-    project = new_project(home, "nogold", ST, folder=folder, seed_links=seeds)
-    truth = {tuple(line.split("\t")) for line in gold}
-    next_model(project, lambda p: "accept" if (p.source_uri, p.target_uri) in truth else "reject")
-    assert not project.has_gold and project.quality_curve() is not None
+def test_without_gold_the_quality_is_estimated_and_says_so(no_gold_project: AnnotationProject) -> None:
+    assert not no_gold_project.has_gold
     app = page_of("nogold")
-    assert set(traces(chart(app, "Precision against coverage"))) == {"answered pairs", "estimated"}
+    assert_quality_chart(app, no_gold_project, gold=False)          # no true precision
     assert any("has no gold links: every figure here is estimated" in c.value for c in app.caption)
     assert any("no model can be scored on held-out links" in i.value for i in app.info)

@@ -7,16 +7,19 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from annotate.service import AnnotationProject
+from annotate.insights import stopping_text
+from annotate.service import AnnotationProject, StoppingSignal
 from annotate.worker import run_jobs
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def open_label_page(annotator: str | None = None) -> AppTest:
+def open_label_page(annotator: str | None = None, project: str | None = None) -> AppTest:
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
     if annotator is not None:
         app.query_params["annotator"] = annotator
+    if project is not None:
+        app.query_params["project"] = project
     app.run()
     assert not app.exception, app.exception
     return app
@@ -206,6 +209,28 @@ def test_the_stopping_signal_and_the_selection_reason(project: AnnotationProject
     assert ("filled from the pool" in why) == (not first.row_weight)
     imputed = first.evidence["imputed"]
     assert any(f"Imputed: {', '.join(imputed)}" in c.value for c in app.caption) == bool(imputed)
+
+
+def test_without_gold_the_stopping_signal_counts_the_changed_links(no_gold_project: AnnotationProject) -> None:
+    signal = no_gold_project.stopping_signal()
+    assert (signal.model_version, signal.previous_version, signal.answers) == (2, 1, 6)
+    app = open_label_page(project="nogold")
+    [line] = [c.value for c in app.main.caption if c.value.startswith("Model v2:")]
+    assert line == stopping_text(signal, no_gold_project.settings.learner.self_training.target_precision)
+    assert line.startswith(f"Model v2: {signal.changed_links:,} links changed since v1 · ")
+    assert shown(app) == labels_at(no_gold_project, 0)
+
+
+def test_the_stopping_text_tells_uncalibrated_from_unreached() -> None:
+    first = StoppingSignal(1, None, None, None, None, None, 0)
+    assert stopping_text(first, 0.95) == "Model v1: first model · not calibrated yet (0 answers)"
+    unreached = StoppingSignal(2, 1, 15, None, None, 0, 6)
+    assert stopping_text(unreached, 0.95) == ("Model v2: 15 links changed since v1 · no set of predicted links "
+                                              "reaches the 95% precision target yet (calibrated on 6 answers)")
+    reached = StoppingSignal(3, 2, 1234, 0.8123, 0.9612, 40, 12)
+    assert stopping_text(reached, 0.95) == ("Model v3: 1,234 links changed since v2 · estimated precision 0.961 "
+                                            "for the 40 predicted links at probability ≥ 0.81 (calibrated on 12 "
+                                            "answers)")
 
 
 def test_a_skipped_pair_comes_back_on_request(project: AnnotationProject) -> None:

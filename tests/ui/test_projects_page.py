@@ -3,7 +3,6 @@ simulated oracle and serves the exports."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 from annotate.service import AnnotationProject, create_project, list_projects
 from annotate.settings import ProjectSettings
 from tests.ui.apptest import open_page, widget
-from tests.ui.conftest import TINY
+from tests.ui.conftest import TINY, no_gold_dataset
+
 
 def submit(app: AppTest, name: str, folder: Path, gold_ratio: float = 0.0, seeds: bytes | None = None) -> AppTest:
     widget(app.text_input, "Project name").input(name)
@@ -57,6 +57,14 @@ def test_a_project_without_seed_links_is_a_cold_start(home: Path) -> None:
     created.close()
 
 
+def test_a_gold_share_from_a_folder_without_gold_is_refused_with_the_reason(home: Path, tmp_path: Path) -> None:
+    folder, _, _ = no_gold_dataset(home / "demo-120", tmp_path)
+    app = submit(open_page("projects"), "drawn", folder, gold_ratio=0.2)
+    assert "not created" in app.error[0].value and not app.success
+    assert "has no gold links" in app.code[0].value and "set the gold seed share to 0" in app.code[0].value
+    assert "drawn" not in list_projects()
+
+
 def served_files(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
     """What the page's download buttons serve, by file name (filled as the page runs)."""
     served: dict[str, bytes] = {}
@@ -86,23 +94,39 @@ def test_the_full_alignment_downloads_in_three_formats_and_at_a_probability(
     kept = project.alignment(0.9)
     assert 0 < len(kept) < len(records)                          # uncalibrated predictions drop, seeds stay
     assert len(served["demo-alignment.tsv"].decode().splitlines()) == len(kept)
-    assert f"{len(kept):,} links in the download" in " ".join(c.value for c in app.caption)
+    assert f"{len(kept):,} of {len(records):,} links in the download" in " ".join(c.value for c in app.caption)
 
 
-def test_without_gold_the_oracle_is_disabled_with_the_reason(home: Path, tmp_path: Path) -> None:
-    folder = tmp_path / "no-gold"
-    shutil.copytree(home / "demo-120", folder)
-    gold = (folder / "ent_links").read_text().splitlines()
-    (folder / "ent_links").unlink()
-    seeds = tmp_path / "seeds.tsv"
-    seeds.write_text("\n".join(gold[:20]) + "\n")
+def test_before_the_first_model_the_alignment_is_announced(home: Path, tmp_path: Path) -> None:
+    folder, seeds, _ = no_gold_dataset(home / "demo-120", tmp_path)
     create_project("nogold", {"folder": str(folder), "layout": "images"}, TINY, seed_links=seeds,
                    start=False).close()
     app = open_page("projects")
     widget(app.selectbox, "Manage project").set_value("nogold").run()
-    assert widget(app.button, "Answer this round").disabled
-    assert any("has no gold links" in c.value for c in app.caption)
     assert any("comes with the first model" in i.value for i in app.info)
+    assert not [b for b in app.get("download_button") if b.label.startswith("Full alignment")]
+
+
+def test_without_gold_the_oracle_is_disabled_and_the_alignment_downloads(
+    no_gold_project: AnnotationProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served = served_files(monkeypatch)
+    app = open_page("projects")
+    assert widget(app.button, "Answer this round").disabled and widget(app.slider, "Oracle error rate").disabled
+    _, reason = no_gold_project.oracle_available()
+    assert any(c.value == f"No simulated oracle: {reason}." for c in app.caption) and "no gold links" in reason
+    records = no_gold_project.alignment()
+    counts = records["provenance"].value_counts()
+    summary = next(c.value for c in app.caption if "KG1 entities" in c.value)
+    assert f"aligns {len(records):,} KG1 entities" in summary
+    assert f"{counts['seed']:,} seed" in summary and f"{counts['human-accepted']:,} human-accepted" in summary
+    for suffix in (".tsv", ".csv", ".jsonl"):
+        assert served[f"nogold-alignment{suffix}"] == no_gold_project.alignment_file(suffix)
+    served.clear()
+    widget(app.number_input, "Minimum probability").set_value(1.0).run()
+    verified = counts["seed"] + counts["human-accepted"]                  # verified links always pass
+    assert len(served["nogold-alignment.tsv"].decode().splitlines()) == verified < len(records)
+    assert served["nogold-alignment.csv"] == no_gold_project.alignment_file(".csv", 1.0)
 
 
 def test_the_simulated_oracle_answers_the_open_round(project: AnnotationProject) -> None:
