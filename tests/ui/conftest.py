@@ -53,16 +53,20 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     patch.undo()
 
 
-@pytest.fixture
-def home(trained_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private copy of the trained home as $ALMEA_HOME; workers are not spawned (tests run
+def private_home(source: Path, copy: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of ``source`` as $ALMEA_HOME; workers are not spawned (tests run
     queued jobs themselves when they need them)."""
-    copy = tmp_path / "home"
-    shutil.copytree(trained_home, copy)
+    shutil.copytree(source, copy)
     monkeypatch.setenv("ALMEA_HOME", str(copy))
     monkeypatch.chdir(ROOT)
     monkeypatch.setattr(AnnotationProject, "ensure_worker", lambda self: False)
     return copy
+
+
+@pytest.fixture
+def home(trained_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the trained home (``private_home``)."""
+    return private_home(trained_home, tmp_path / "home", monkeypatch)
 
 
 @pytest.fixture
@@ -100,13 +104,8 @@ def no_gold_trained_home(trained_home: Path, tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture
 def no_gold_home(no_gold_trained_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private copy of the no-gold home as $ALMEA_HOME, workers not spawned (as ``home``)."""
-    copy = tmp_path / "no-gold-home"
-    shutil.copytree(no_gold_trained_home, copy)
-    monkeypatch.setenv("ALMEA_HOME", str(copy))
-    monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(AnnotationProject, "ensure_worker", lambda self: False)
-    return copy
+    """A private copy of the no-gold home (``private_home``)."""
+    return private_home(no_gold_trained_home, tmp_path / "no-gold-home", monkeypatch)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -83,14 +84,21 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-@pytest.fixture
-def server(home: Path, tmp_path: Path) -> Iterator[str]:
-    """URL of ``streamlit run app.py`` serving ``home``; stopped after the test."""
-    process, url = start_server(home, tmp_path / "streamlit.log")
+@contextmanager
+def serving(home: Path, log: Path) -> Iterator[str]:
+    """URL of ``streamlit run app.py`` serving ``home``, stopped on leaving."""
+    process, url = start_server(home, log)
     try:
         yield url
     finally:
         stop(process)
+
+
+@pytest.fixture
+def server(home: Path, tmp_path: Path) -> Iterator[str]:
+    """A server on the trained home (``serving``)."""
+    with serving(home, tmp_path / "streamlit.log") as url:
+        yield url
 
 
 def test_keyboard_labelling_survives_a_reload(server: str, project: AnnotationProject) -> None:
@@ -136,12 +144,9 @@ def test_keyboard_labelling_survives_a_reload(server: str, project: AnnotationPr
 
 @pytest.fixture
 def no_gold_server(no_gold_home: Path, tmp_path: Path) -> Iterator[str]:
-    """URL of a server on the home whose only project has no gold links (``conftest``)."""
-    process, url = start_server(no_gold_home, tmp_path / "streamlit.log")
-    try:
+    """A server on the home whose only project has no gold links (``conftest``)."""
+    with serving(no_gold_home, tmp_path / "streamlit.log") as url:
         yield url
-    finally:
-        stop(process)
 
 
 def test_a_project_without_gold_labels_and_delivers_its_alignment(
