@@ -8,8 +8,9 @@ from almea.data.eva import load_eva
 from almea.data.images import attach_image_folder
 from almea.data.kg_pair import KGPair
 from almea.data.openea import load_openea
+from almea.data.rdf import load_rdf
 
-LAYOUTS = ("openea", "eva", "images")
+LAYOUTS = ("openea", "eva", "images", "rdf")
 
 
 def load_dataset(
@@ -23,8 +24,14 @@ def load_dataset(
     """Load a pair in ``layout``; an ``images/`` folder beside the files is attached.
 
     ``images`` layout = OpenEA files plus a required image folder (default ``folder/images``).
+    ``rdf`` takes its images from ``foaf:depiction`` triples instead (:mod:`almea.data.rdf`).
     """
     folder = Path(folder)
+    if layout == "rdf":
+        if images is not None:
+            raise DataFormatError(images, "the rdf layout takes images from foaf:depiction / schema:image triples, "
+                                          "not from an image folder")
+        return load_rdf(folder).pair
     if layout == "eva":
         pair = load_eva(folder, image_features=image_features, allow_pickle=allow_pickle)
     elif layout in ("openea", "images"):
