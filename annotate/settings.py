@@ -10,11 +10,11 @@ from almea.model.config import TrainConfig
 
 def default_learner() -> LearnerConfig:
     """The app's learner: random picks from the verification pool with self-training under
-    verification. On FB15K237-DB15K (15%+1%x5, link split, this version's calibrator) random
-    and DS3 end level and uncertainty below (Hits@1 0.672, 0.671, 0.664 over 2 seeds; ~0.59
-    for all three without self-training), and random answers calibrate best (ECE 0.09,
-    against 0.15 for DS3 and 0.14 for uncertainty) because they sample the whole population the
-    quality is estimated on (``bench/self_training.py``; README "Measured figures")."""
+    verification. On FB15K237-DB15K (15%+1%x5, link split, 3 seeds) random, DS3 and
+    uncertainty end level (Hits@1 0.668, 0.666, 0.664; ~0.59 without self-training), and
+    random answers calibrate best (ECE 0.10, against 0.17 for DS3 and 0.15 for uncertainty)
+    because they sample the whole population the quality is estimated on
+    (``bench/self_training.py``; README "Measured figures")."""
     return LearnerConfig(selection=SelectionConfig(strategy="random"),
                          self_training=SelfTrainingConfig(enabled=True))
 
