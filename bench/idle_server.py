@@ -21,25 +21,15 @@ from pathlib import Path
 import psutil
 from playwright.sync_api import sync_playwright
 
-from annotate.datasets import demo_dataset
-from annotate.service import create_project, projects_dir
-from annotate.worker import run_jobs
-from tests.ui.conftest import PROJECT, TINY
+from tests.ui.conftest import PROJECT, build_trained_home
 from tests.ui.test_browser import CHROMIUM, CHROMIUM_ARGS, FIRST_RENDER_MS, start_server, stop
 
 WATCHER = "STREAMLIT_SERVER_FILE_WATCHER_TYPE"
 
 
 def trained_home(root: Path) -> Path:
-    """A home with the tiny project "demo" and its first round open."""
-    home = root / "home"
-    folder = demo_dataset(home, size=120)
-    project = create_project(PROJECT, {"folder": str(folder), "layout": "images"}, TINY, gold_seed_ratio=0.3,
-                             home=home, start=False)
-    project.store.create_job("train", {"round_id": None})
-    project.close()
-    run_jobs(projects_dir(home) / PROJECT)
-    return home
+    """A home with the tiny project "demo" and its first round open (the UI tests' home)."""
+    return build_trained_home(root / "home")
 
 
 def cpu_seconds(process: psutil.Process) -> float:

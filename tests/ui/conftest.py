@@ -37,19 +37,23 @@ NO_GOLD_SEEDS = 30
 """Links of the no-gold project's seed TSV: its only verified links before anyone answers."""
 
 
-@pytest.fixture(scope="session")
-def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A home folder whose project "demo" has its first round (6 pairs) open."""
-    home = tmp_path_factory.mktemp("ui-home")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("ALMEA_CACHE_DIR", str(tmp_path_factory.mktemp("ui-cache")))
+def build_trained_home(home: Path) -> Path:
+    """``home`` with project "demo" on a 120-entity demo pair, its first round (6 pairs) open."""
     folder = demo_dataset(home, size=120)
     project = create_project(PROJECT, {"folder": str(folder), "layout": "images"}, TINY, gold_seed_ratio=0.3,
                              home=home, start=False)
     project.store.create_job("train", {"round_id": None})
     project.close()
     run_jobs(projects_dir(home) / PROJECT)
-    yield home
+    return home
+
+
+@pytest.fixture(scope="session")
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A home folder built once per session (``build_trained_home``)."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("ALMEA_CACHE_DIR", str(tmp_path_factory.mktemp("ui-cache")))
+    yield build_trained_home(tmp_path_factory.mktemp("ui-home"))
     patch.undo()
 
 
@@ -69,11 +73,16 @@ def home(trained_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     return private_home(trained_home, tmp_path / "home", monkeypatch)
 
 
+def opened(name: str, home: Path) -> Iterator[AnnotationProject]:
+    """Project ``name`` of ``home``, closed after the test."""
+    project = AnnotationProject.open(name, home)
+    yield project
+    project.close()
+
+
 @pytest.fixture
 def project(home: Path) -> Iterator[AnnotationProject]:
-    opened = AnnotationProject.open(PROJECT, home)
-    yield opened
-    opened.close()
+    yield from opened(PROJECT, home)
 
 
 def no_gold_dataset(dataset: Path, scratch: Path) -> tuple[Path, Path, set[tuple[str, str]]]:
@@ -110,7 +119,4 @@ def no_gold_home(no_gold_trained_home: Path, tmp_path: Path, monkeypatch: pytest
 
 @pytest.fixture
 def no_gold_project(no_gold_home: Path) -> Iterator[AnnotationProject]:
-    """Project "nogold" of the private no-gold home, closed after the test."""
-    opened = AnnotationProject.open(NO_GOLD, no_gold_home)
-    yield opened
-    opened.close()
+    yield from opened(NO_GOLD, no_gold_home)
