@@ -28,7 +28,7 @@ from annotate.seeds import gold_seeds, read_seed_tsv
 from annotate.settings import ProjectSettings
 from annotate.standby import STANDBY, load_standby  # noqa: F401 - STANDBY re-exported
 from annotate.jobs import TRAIN, detect_dead_worker, job_text, start_worker, worker_running  # noqa: F401 - job_text re-exported
-from storage import Job, Proposal, ProjectStore, Round, RoundClosedError, RoundCounts, Verdict  # noqa: F401 - re-exported
+from storage import Job, Proposal, ProjectStore, Round, RoundClosedError, RoundCounts, Verdict, is_project  # noqa: F401 - re-exported
 
 PROJECTS = "projects"
 ORACLE = "oracle"
@@ -55,7 +55,7 @@ def list_projects(home: Path | None = None) -> list[str]:
     folder = projects_dir(home)
     if not folder.is_dir():
         return []
-    found = [p for p in folder.iterdir() if (p / "project.sqlite").is_file()]
+    found = [p for p in folder.iterdir() if is_project(p)]
     return [p.name for p in sorted(found, key=lambda p: p.stat().st_mtime)]
 
 

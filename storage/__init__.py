@@ -1,7 +1,11 @@
-"""Persistence of annotation projects: one SQLite file per project, no Streamlit, no torch.
+"""Persistence of annotation projects: one SQLite file per project, or one PostgreSQL schema
+per project when ``ALMEA_DATABASE_URL`` names a server (``storage.backends``); no Streamlit,
+no torch.
 
 ``ProjectStore`` is the entry point; the records it returns are plain frozen dataclasses.
 """
+from storage.backends import DATABASE_URL, is_project
+from storage.backends.sqlite import DB_NAME
 from storage.decisions import combine_answers
 from storage.errors import (
     ConflictError,
@@ -28,10 +32,10 @@ from storage.records import (
     RoundCounts,
     Verdict,
 )
-from storage.schema import DB_NAME
 
 __all__ = [
     "ANSWERS",
+    "DATABASE_URL",
     "DB_NAME",
     "DEFAULT_LEASE_SECONDS",
     "VERDICTS",
@@ -54,4 +58,5 @@ __all__ = [
     "StoreBusyError",
     "Verdict",
     "combine_answers",
+    "is_project",
 ]

@@ -51,12 +51,11 @@ class CheckpointsMixin(StoreBase):
             if job_id is not None:
                 fetch_job(conn, job_id)
             version = conn.execute("SELECT COALESCE(MAX(model_version), 0) + 1 FROM checkpoints").fetchone()[0]
-            cursor = conn.execute(
+            row = conn.execute(
                 """INSERT INTO checkpoints (model_version, path, round_id, job_id, metrics, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?)""",
+                   VALUES (?, ?, ?, ?, ?, ?) RETURNING *""",
                 (version, file.relative_to(self.project_dir).as_posix(), round_id, job_id, metrics_json, self._now()),
-            )
-            row = conn.execute("SELECT * FROM checkpoints WHERE id = ?", (cursor.lastrowid,)).fetchone()
+            ).fetchone()
             return Checkpoint.from_row(row, self.project_dir)
 
     def checkpoints(self) -> list[Checkpoint]:

@@ -8,10 +8,10 @@ their answers are combined by ``combine_answers`` into the pair's verdict.
 """
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
 
+from storage.backends.interface import Connection
 from storage.base import StoreBase
 from storage.errors import ConflictError
 from storage.queue import DEFAULT_LEASE_SECONDS, give_back_leases, take_lease
@@ -37,7 +37,7 @@ def combine_answers(answers: Iterable[str]) -> str:
     return decisive.pop() if decisive else "unsure"
 
 
-def pair_verdicts(conn: sqlite3.Connection) -> list[Verdict]:
+def pair_verdicts(conn: Connection) -> list[Verdict]:
     """One verdict per entity pair with at least one effective accept/reject/unsure.
 
     A pair proposed in several rounds counts once: each annotator's latest effective
@@ -97,12 +97,12 @@ class DecisionsMixin(StoreBase):
                 )
             if row is None:
                 version = round_.model_version if model_version is None else model_version
-                cursor = conn.execute(
+                decision_id = conn.execute(
                     """INSERT INTO decisions (proposal_id, round_id, annotator, answer, model_version, decided_at)
-                       VALUES (?, ?, ?, ?, ?, ?)""",
+                       VALUES (?, ?, ?, ?, ?, ?) RETURNING id""",
                     (proposal.id, round_.id, annotator, answer, version, self._now()),
-                )
-                row = conn.execute(_LOG + " WHERE d.id = ?", (cursor.lastrowid,)).fetchone()
+                ).fetchone()[0]
+                row = conn.execute(_LOG + " WHERE d.id = ?", (decision_id,)).fetchone()
             conn.execute("DELETE FROM leases WHERE proposal_id = ? AND annotator = ?", (proposal.id, annotator))
             return Decision.from_row(row)
 

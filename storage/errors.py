@@ -13,7 +13,7 @@ class StorageError(Exception):
 
 
 class ProjectFileError(StorageError):
-    """The project database is missing, not a SQLite file, not a project, or too new."""
+    """The project database is missing, unreachable, not a SQLite file, not a project, or too new."""
 
     def __init__(self, path: Path | str, problem: str) -> None:
         self.path = Path(path)

@@ -8,23 +8,23 @@ worker still lives is not the store's to judge: the service knows by the worker'
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Mapping, Sequence
 
+from storage.backends.interface import Connection
 from storage.base import StoreBase, to_json
 from storage.errors import ConflictError, InvalidRequestError, NotFoundError
 from storage.records import JOB_STATUSES, Job
 from storage.validate import choice, integer, mapping, optional_real, text
 
 
-def fetch_job(conn: sqlite3.Connection, job_id: int) -> Job:
+def fetch_job(conn: Connection, job_id: int) -> Job:
     row = conn.execute("SELECT * FROM jobs WHERE id = ?", (integer(job_id, "job id"),)).fetchone()
     if row is None:
         raise NotFoundError(f"no job with id {job_id}")
     return Job.from_row(row)
 
 
-def _require(conn: sqlite3.Connection, job_id: int, statuses: tuple[str, ...], action: str) -> Job:
+def _require(conn: Connection, job_id: int, statuses: tuple[str, ...], action: str) -> Job:
     job = fetch_job(conn, job_id)
     if job.status not in statuses:
         raise ConflictError(f"cannot {action} job {job_id}: it is {job.status}, not {' or '.join(statuses)}")
@@ -37,12 +37,12 @@ class JobsMixin(StoreBase):
         text(kind, "kind")
         params_json = to_json(mapping(params or {}, "params"), "params")
         with self._write() as conn:
-            cursor = conn.execute(
+            row = conn.execute(
                 """INSERT INTO jobs (kind, params, status, progress, message, attempts, created_at)
-                   VALUES (?, ?, 'queued', 0, '', 0, ?)""",
+                   VALUES (?, ?, 'queued', 0, '', 0, ?) RETURNING *""",
                 (kind, params_json, self._now()),
-            )
-            return fetch_job(conn, cursor.lastrowid)
+            ).fetchone()
+            return Job.from_row(row)
 
     def claim_job(self, *, kinds: Sequence[str] | None = None, pid: int | None = None) -> Job | None:
         """Take the oldest queued job (of ``kinds``, if given) for this worker; None if none.
@@ -131,17 +131,20 @@ class JobsMixin(StoreBase):
         """Jobs oldest first, optionally of one status and/or kind."""
         if status is not None:
             choice(status, JOB_STATUSES, "status")
+        where, args = _filter(status=status, kind=kind)
         with self._read() as conn:
-            rows = conn.execute(
-                "SELECT * FROM jobs WHERE (? IS NULL OR status = ?) AND (? IS NULL OR kind = ?) ORDER BY id",
-                (status, status, kind, kind),
-            )
-            return [Job.from_row(row) for row in rows]
+            return [Job.from_row(row) for row in conn.execute(f"SELECT * FROM jobs{where} ORDER BY id", args)]
 
     def latest_job(self, kind: str | None = None) -> Job | None:
         """The most recently created job (of ``kind``), whatever its status."""
+        where, args = _filter(kind=kind)
         with self._read() as conn:
-            row = conn.execute(
-                "SELECT * FROM jobs WHERE (? IS NULL OR kind = ?) ORDER BY id DESC LIMIT 1", (kind, kind)
-            ).fetchone()
+            row = conn.execute(f"SELECT * FROM jobs{where} ORDER BY id DESC LIMIT 1", args).fetchone()
             return None if row is None else Job.from_row(row)
+
+
+def _filter(**wanted: str | None) -> tuple[str, list[str]]:
+    """A WHERE clause matching the given columns' values (None: any), and its parameters."""
+    given = {column: value for column, value in wanted.items() if value is not None}
+    where = " AND ".join(f"{column} = ?" for column in given)
+    return (f" WHERE {where}" if where else ""), list(given.values())

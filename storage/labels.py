@@ -7,9 +7,9 @@ is neither a positive nor a hard negative.
 """
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 
+from storage.backends.interface import Connection
 from storage.base import StoreBase
 from storage.decisions import pair_verdicts
 from storage.errors import InvalidRequestError
@@ -40,12 +40,11 @@ class LabelsMixin(StoreBase):
             rows.append((text(source, f"seed label {index}: source"), text(target, f"seed label {index}: target")))
         with self._write() as conn:
             now = self._now()
-            before = conn.total_changes
-            conn.executemany(
-                "INSERT OR IGNORE INTO seed_labels (source_uri, target_uri, origin, imported_at) VALUES (?, ?, ?, ?)",
+            return conn.executemany(
+                """INSERT INTO seed_labels (source_uri, target_uri, origin, imported_at) VALUES (?, ?, ?, ?)
+                   ON CONFLICT DO NOTHING""",
                 [(source, target, origin, now) for source, target in rows],
-            )
-            return conn.total_changes - before
+            ).rowcount
 
     def seed_labels(self) -> list[LabelledPair]:
         with self._read() as conn:
@@ -71,12 +70,12 @@ class LabelsMixin(StoreBase):
             return [_labelled(v) for v in pair_verdicts(conn)]
 
 
-def _seeds(conn: sqlite3.Connection) -> list[LabelledPair]:
+def _seeds(conn: Connection) -> list[LabelledPair]:
     rows = conn.execute("SELECT source_uri, target_uri, origin FROM seed_labels ORDER BY id")
     return [LabelledPair(row[0], row[1], None, None, "accept", row[2]) for row in rows]
 
 
-def _annotated(conn: sqlite3.Connection, verdict: str, seeds: list[LabelledPair]) -> list[LabelledPair]:
+def _annotated(conn: Connection, verdict: str, seeds: list[LabelledPair]) -> list[LabelledPair]:
     """Pairs whose verdict is ``verdict``, leaving out seed labels: those are settled."""
     settled = {(seed.source_uri, seed.target_uri) for seed in seeds}
     return [

@@ -1,20 +1,21 @@
-"""``ProjectStore``: everything one annotation project keeps, in one SQLite file.
+"""``ProjectStore``: everything one annotation project keeps, in one database.
 
 The parts live beside each other, one file per concept: rounds and proposals
 (``rounds``), the queue and its leases (``queue``), the decision log (``decisions``),
 training labels (``labels``), background jobs (``jobs``), checkpoints (``checkpoints``)
-and exports (``export``); ``base`` holds connections and transactions.
+and exports (``export``); ``base`` holds connections and transactions, ``backends`` the
+two databases (SQLite in the project folder, or PostgreSQL with ``ALMEA_DATABASE_URL``).
 """
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Callable
 
+from storage.backends import new_backend, project_file
+from storage.backends.interface import Connection
 from storage.base import to_json
 from storage.checkpoints import CheckpointsMixin
 from storage.errors import ProjectFileError
@@ -23,7 +24,7 @@ from storage.jobs import JobsMixin
 from storage.queue import QueueMixin
 from storage.records import Project
 from storage.rounds import RoundsMixin
-from storage.schema import DB_NAME, connect, initialise
+from storage.schema import initialise
 from storage.validate import mapping, text
 
 
@@ -47,38 +48,30 @@ class ProjectStore(RoundsMixin, QueueMixin, ExportMixin, JobsMixin, CheckpointsM
     ) -> ProjectStore:
         """Create the project database in ``project_dir`` (made if needed) and open it.
 
-        The file is built under a temporary name and linked into place, so a crash never
-        leaves a half-made project, and two concurrent creators cannot both succeed.
+        The tables are made in one transaction and the project's file (``project.sqlite``, or
+        ``project.postgres`` naming the tables' schema) appears only once they are whole, so
+        a crash never leaves a half-made project, and two concurrent creators cannot both
+        succeed.
         """
         text(name, "name")
         dataset_json = to_json(mapping(dataset, "dataset"), "dataset")
         config_json = to_json(mapping(config, "config"), "config")
         folder = Path(project_dir)
-        path = folder / DB_NAME
-        if path.exists():
-            raise ProjectFileError(path, "already holds a project: open it instead")
+        existing = project_file(folder)
+        if existing is not None:
+            raise ProjectFileError(existing, "already holds a project: open it instead")
         folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=".project-", suffix=".sqlite", dir=folder)
-        os.close(handle)
-        try:
-            conn = connect(Path(temporary), create=True)
-            try:
-                now = float(clock())
-                conn.execute("BEGIN IMMEDIATE")
-                initialise(conn, now)
-                conn.execute(
-                    "INSERT INTO project (id, name, dataset, config, created_at) VALUES (1, ?, ?, ?, ?)",
-                    (name, dataset_json, config_json, now),
-                )
-                conn.execute("COMMIT")
-            finally:
-                conn.close()
-            try:
-                os.link(temporary, path)
-            except FileExistsError:
-                raise ProjectFileError(path, "already holds a project: open it instead") from None
-        finally:
-            os.unlink(temporary)
+        backend = new_backend(folder.resolve())
+        now = float(clock())
+
+        def build(conn: Connection) -> None:
+            initialise(conn, backend.dialect, now)
+            conn.execute(
+                "INSERT INTO project (id, name, dataset, config, created_at) VALUES (1, ?, ?, ?, ?)",
+                (name, dataset_json, config_json, now),
+            )
+
+        backend.create(build)
         return cls(folder, clock=clock)
 
     @classmethod

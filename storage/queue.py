@@ -14,8 +14,7 @@ they go back to the candidate pool of the next model).
 """
 from __future__ import annotations
 
-import sqlite3
-
+from storage.backends.interface import Connection
 from storage.base import StoreBase
 from storage.records import Proposal
 from storage.rounds import close_open_round, require_open_round
@@ -33,7 +32,7 @@ WHERE p.round_id = :round
   AND NOT EXISTS (
       SELECT 1 FROM effective_decisions AS e
       WHERE e.proposal_id = p.id AND (e.answer != 'skip' OR e.annotator = :annotator))
-ORDER BY COALESCE(l.annotator = :annotator AND l.expires_at > :now, 0) DESC, p.position
+ORDER BY CASE WHEN l.annotator = :annotator AND l.expires_at > :now THEN 1 ELSE 0 END DESC, p.position
 LIMIT 1
 """
 
@@ -50,16 +49,17 @@ SELECT COUNT(*) FROM proposals AS p WHERE p.round_id = :round
 """
 
 
-def give_back_leases(conn: sqlite3.Connection, round_id: int, annotator: str, keep: int | None = None) -> None:
+def give_back_leases(conn: Connection, round_id: int, annotator: str, keep: int | None = None) -> None:
     """Drop ``annotator``'s leases on the round's pairs, except the one on proposal ``keep``."""
+    kept, args = ("", ()) if keep is None else (" AND proposal_id != ?", (keep,))
     conn.execute(
-        """DELETE FROM leases WHERE annotator = ? AND proposal_id IS NOT ?
+        f"""DELETE FROM leases WHERE annotator = ?{kept}
                AND proposal_id IN (SELECT id FROM proposals WHERE round_id = ?)""",
-        (annotator, keep, round_id),
+        (annotator, *args, round_id),
     )
 
 
-def take_lease(conn: sqlite3.Connection, proposal_id: int, annotator: str, expires_at: float) -> None:
+def take_lease(conn: Connection, proposal_id: int, annotator: str, expires_at: float) -> None:
     """Lease the pair to ``annotator``, giving back any other pair of its round they held."""
     round_id = conn.execute("SELECT round_id FROM proposals WHERE id = ?", (proposal_id,)).fetchone()[0]
     give_back_leases(conn, round_id, annotator, keep=proposal_id)

@@ -7,9 +7,10 @@ and the entity URIs (what the dataset files contain), so exports need no dataset
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+
+from storage.backends.interface import Row
 
 ANSWERS = ("accept", "reject", "unsure", "skip")
 """What an annotator may answer. "skip" is not an answer about the pair: it defers it."""
@@ -18,7 +19,7 @@ VERDICTS = ("accept", "reject", "unsure", "conflict")
 JOB_STATUSES = ("queued", "running", "done", "failed")
 
 
-def _columns(record: type, row: sqlite3.Row, json_columns: tuple[str, ...] = ()) -> dict:
+def _columns(record: type, row: Row, json_columns: tuple[str, ...] = ()) -> dict:
     """The row's value of each field of the ``record`` dataclass, ``json_columns`` decoded."""
     return {name: json.loads(row[name]) if name in json_columns else row[name] for name in record.__dataclass_fields__}
 
@@ -35,7 +36,7 @@ class Project:
     created_at: float
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Project:
+    def from_row(cls, row: Row) -> Project:
         return cls(**_columns(cls, row, json_columns=("dataset", "config")))
 
 
@@ -61,7 +62,7 @@ class Round:
         return self.status == "open"
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Round:
+    def from_row(cls, row: Row) -> Round:
         return cls(**_columns(cls, row))
 
 
@@ -92,7 +93,7 @@ class Proposal:
     """Anything else worth showing, e.g. the top-5 alternative targets."""
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Proposal:
+    def from_row(cls, row: Row) -> Proposal:
         return cls(**_columns(cls, row, json_columns=("evidence",)))
 
 
@@ -115,7 +116,7 @@ class Decision:
     target_uri: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Decision:
+    def from_row(cls, row: Row) -> Decision:
         return cls(**_columns(cls, row))
 
 
@@ -212,7 +213,7 @@ class Job:
     finished_at: float | None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Job:
+    def from_row(cls, row: Row) -> Job:
         return cls(**_columns(cls, row, json_columns=("params",)))
 
 
@@ -232,5 +233,5 @@ class Checkpoint:
     created_at: float
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row, project_dir: Path) -> Checkpoint:
+    def from_row(cls, row: Row, project_dir: Path) -> Checkpoint:
         return cls(**{**_columns(cls, row, json_columns=("metrics",)), "path": project_dir / row["path"]})

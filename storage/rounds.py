@@ -6,9 +6,9 @@ is answered, then closed before the next one starts.
 """
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 
+from storage.backends.interface import Connection
 from storage.base import StoreBase, to_json
 from storage.errors import ConflictError, InvalidRequestError, NotFoundError, RoundClosedError
 from storage.records import Proposal, Round
@@ -23,21 +23,21 @@ _INSERT_PROPOSAL = (
 )
 
 
-def fetch_round(conn: sqlite3.Connection, round_id: int) -> Round:
+def fetch_round(conn: Connection, round_id: int) -> Round:
     row = conn.execute("SELECT * FROM rounds WHERE id = ?", (integer(round_id, "round id"),)).fetchone()
     if row is None:
         raise NotFoundError(f"no round with id {round_id}")
     return Round.from_row(row)
 
 
-def require_open_round(conn: sqlite3.Connection, round_id: int) -> Round:
+def require_open_round(conn: Connection, round_id: int) -> Round:
     found = fetch_round(conn, round_id)
     if not found.is_open:
         raise RoundClosedError(f"round {round_id} is closed: it takes no more proposals, leases or decisions")
     return found
 
 
-def fetch_proposal(conn: sqlite3.Connection, proposal_id: int) -> Proposal:
+def fetch_proposal(conn: Connection, proposal_id: int) -> Proposal:
     row = conn.execute(
         "SELECT * FROM proposals WHERE id = ?", (integer(proposal_id, "proposal id"),)
     ).fetchone()
@@ -46,7 +46,7 @@ def fetch_proposal(conn: sqlite3.Connection, proposal_id: int) -> Proposal:
     return Proposal.from_row(row)
 
 
-def close_open_round(conn: sqlite3.Connection, round_id: int, now: float) -> Round:
+def close_open_round(conn: Connection, round_id: int, now: float) -> Round:
     """Close a round known to be open (inside the caller's write transaction), dropping its leases."""
     conn.execute("UPDATE rounds SET status = 'closed', closed_at = ? WHERE id = ?", (now, round_id))
     conn.execute("DELETE FROM leases WHERE proposal_id IN (SELECT id FROM proposals WHERE round_id = ?)", (round_id,))
@@ -63,11 +63,12 @@ class RoundsMixin(StoreBase):
             row = conn.execute("SELECT id FROM rounds WHERE status = 'open'").fetchone()
             if row is not None:
                 raise ConflictError(f"round {row['id']} is still open: close it before starting another")
-            cursor = conn.execute(
-                "INSERT INTO rounds (strategy, status, model_version, budget, created_at) VALUES (?, 'open', ?, ?, ?)",
+            row = conn.execute(
+                """INSERT INTO rounds (strategy, status, model_version, budget, created_at)
+                   VALUES (?, 'open', ?, ?, ?) RETURNING *""",
                 (strategy, model_version, budget, self._now()),
-            )
-            return fetch_round(conn, cursor.lastrowid)
+            ).fetchone()
+            return Round.from_row(row)
 
     def add_proposals(self, round_id: int, proposals: Sequence[Mapping]) -> list[Proposal]:
         """Append pairs to an open round's queue, in the order given.
@@ -91,7 +92,10 @@ class RoundsMixin(StoreBase):
                         f"already at position {seen[pair]} of round {round_id}"
                     )
                 seen[pair] = start + index
-                conn.execute(_INSERT_PROPOSAL, {**values, "round_id": round_id, "position": start + index})
+            conn.executemany(
+                _INSERT_PROPOSAL,
+                [{**values, "round_id": round_id, "position": start + index} for index, values in enumerate(items)],
+            )
             rows = conn.execute(
                 "SELECT * FROM proposals WHERE round_id = ? AND position >= ? ORDER BY position", (round_id, start)
             )

@@ -1,12 +1,21 @@
-"""Fixtures for the store: a project on disk, a clock the test moves, proposal dicts."""
+"""Fixtures for the store: a project on each database, a clock the test moves, proposal dicts.
+
+Every test here runs once on SQLite and once on PostgreSQL (``database``); a test marked
+``@pytest.mark.backends("sqlite")`` runs on the named ones only. The PostgreSQL runs are
+skipped, saying why, only where no server is given and none can be started.
+"""
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from storage import ProjectStore, Round
+from storage import DATABASE_URL, ProjectStore, Round
+from tests.storage.databases import TEST_URL, Database, throwaway_cluster
+
+BACKENDS = ("sqlite", "postgres")
 
 DATASET = {"folder": "/data/FB15K237-DB15K", "layout": "openea"}
 CONFIG = {"strategy": "ds3", "budget": 50, "alpha": 0.35}
@@ -48,6 +57,48 @@ def open_round(store: ProjectStore, n: int, model_version: int | None = None) ->
     round_ = store.start_round("ds3", model_version=model_version, budget=n)
     store.add_proposals(round_.id, proposal_dicts(n))
     return round_
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "backends(*names): run the test on these databases only (default: all)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("backends")
+        metafunc.parametrize("database", marker.args if marker else BACKENDS, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The server of the PostgreSQL runs: ``ALMEA_TEST_DATABASE_URL``, or a throw-away cluster."""
+    try:
+        import psycopg
+    except ImportError:
+        pytest.skip("PostgreSQL runs skipped: psycopg is not installed (pip install -r requirements.txt)")
+    given = os.environ.get(TEST_URL)
+    if given:
+        psycopg.connect(given).close()  # a server that was named must be there: fail, don't skip
+        yield given
+        return
+    try:
+        with throwaway_cluster() as url:
+            yield url
+    except RuntimeError as exc:
+        pytest.skip(f"PostgreSQL runs skipped: no {TEST_URL} and no server could be started here ({exc})")
+
+
+@pytest.fixture(autouse=True)
+def database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Database]:
+    """The backend of this run: new projects go where ``ALMEA_DATABASE_URL`` says."""
+    if request.param == "postgres":
+        found = Database("postgres", request.getfixturevalue("postgres_url"))
+        monkeypatch.setenv(DATABASE_URL, found.url)
+    else:
+        found = Database("sqlite", None)
+        monkeypatch.delenv(DATABASE_URL, raising=False)
+    yield found
+    found.drop_projects(tmp_path)
 
 
 @pytest.fixture
