@@ -62,13 +62,16 @@ class BatchInputs:
 
 
 def propose(learner: ActiveLearner, inputs: BatchInputs, n: int, rng: np.random.Generator, entities: list[str],
-            cold: bool = False) -> Batch:
+            cold: bool = False, pseudo: PseudoLabels | None = None) -> Batch:
     """``n`` pairs to ask about next. ``cold``: the model was never trained, so the batch is
-    its most confident pairs (``COLD_START_STRATEGY``) instead of the configured strategy."""
+    its most confident pairs (``COLD_START_STRATEGY``) instead of the configured strategy.
+    ``pseudo``: this model's pseudo-labels when already chosen (the standby batch reuses the
+    batch's), so the whole pair is not scored twice."""
     strategy = COLD_START_STRATEGY if cold else None
-    pool = pseudo = None
+    pool = None
     if learner.config.self_training.enabled:
-        pseudo = learner.pseudo_labels(inputs.table, inputs.calibrator, inputs.blocked, inputs.trained)
+        if pseudo is None:
+            pseudo = learner.pseudo_labels(inputs.table, inputs.calibrator, inputs.blocked, inputs.trained)
         selection, audit = learner.select_verified(
             inputs.table, inputs.calibrator, pseudo.threshold, n, inputs.labelled, inputs.answered, inputs.blocked,
             rng, strategy, inputs.trained)

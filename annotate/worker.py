@@ -216,7 +216,8 @@ def train_and_propose(store: ProjectStore, job: Job) -> None:
     if settings.standby_pairs:
         store.update_job(job.id, progress=0.94, message="selecting the standby pairs")
         after_batch = replace(inputs, answered=np.concatenate([inputs.answered, batch.selection.pairs]))
-        standby = propose(learner, after_batch, settings.standby_pairs, rng, data.pair.entities, cold=cold).proposals
+        standby = propose(learner, after_batch, settings.standby_pairs, rng, data.pair.entities, cold=cold,
+                          pseudo=batch.pseudo).proposals
     save_standby(checkpoint.path, standby)
     save_carried(checkpoint.path, batch.pseudo)
     current = store.current_round()
