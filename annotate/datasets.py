@@ -68,3 +68,28 @@ def overview(folder: Path, layout: str, n_examples: int = 3, images: Path | None
     pair = load_dataset(folder, layout, images=images)
     examples = [(_card(pair, int(a)), _card(pair, int(b))) for a, b in pair.links[:n_examples]]
     return DatasetOverview(pair.summary(), MODALITIES, examples)
+
+
+def datasets_in(root: Path, depth: int = 3) -> list[str]:
+    """Folders under ``root`` (down to ``depth`` levels) that hold files, relative to it: what a
+    team may create projects from. Hidden folders and symbolic links are left out, so nothing
+    outside ``root`` is ever offered."""
+    found = []
+    for here, folders, files in os.walk(root):
+        relative = Path(here).relative_to(root)
+        folders[:] = sorted(f for f in folders if not f.startswith(".") and not (Path(here) / f).is_symlink()
+                            and len(relative.parts) < depth)
+        if relative.parts and files:
+            found.append(relative.as_posix())
+    return sorted(found)
+
+
+def dataset_folder(root: Path, relative: str) -> Path:
+    """``root / relative``, refused (ValueError) when it resolves outside ``root``."""
+    base = root.resolve()
+    folder = (base / relative).resolve()
+    if not folder.is_relative_to(base):
+        raise ValueError(f"{relative!r} is outside the data folder {base}")
+    if not folder.is_dir():
+        raise ValueError(f"{relative!r} is not a folder of the data folder {base}")
+    return folder

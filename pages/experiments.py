@@ -22,6 +22,8 @@ from annotate.experiments import (
     log_tail,
 )
 from annotate.service import LAYOUTS, STRATEGY_NAMES
+from pages.auth import admins_only, may
+from pages.dataset_choice import dataset_input, server_folder
 from pages.routing import ensure_router
 
 ensure_router()
@@ -37,7 +39,7 @@ def launch_form() -> None:
         source = st.radio("Dataset", [DEMO, "folder"], horizontal=True)
         demo_col, folder_col, layout_col = st.columns([1, 2, 1])
         demo_size = demo_col.number_input("Demo entities", min_value=50, value=DEMO_SIZE, step=50)
-        folder = folder_col.text_input("Dataset folder (when 'folder')", placeholder="../shared/data/FB15K237-DB15K")
+        folder = dataset_input(folder_col)
         layout = layout_col.selectbox("Layout", LAYOUTS)
         budgets = st.text_input("Budgets", value="15%+1%x5, 20%",
                                 help="Comma-separated, as in the paper: b%+s%xR (base, step, rounds); a plain b% is "
@@ -55,7 +57,8 @@ def launch_form() -> None:
         st.error("Enter the dataset folder, or choose the synthetic demo.")
         return
     try:
-        dataset = (str(demo_dataset(size=int(demo_size))), "images") if source == DEMO else (folder.strip(), layout)
+        dataset = ((str(demo_dataset(size=int(demo_size))), "images") if source == DEMO
+                   else (server_folder(folder.strip()), layout))
         spec = ExperimentSpec(
             folder=dataset[0], layout=dataset[1], budgets=tuple(b.strip() for b in budgets.split(",") if b.strip()),
             strategies=tuple(strategies), seeds=int(seeds), alpha=float(alpha), warm_epochs=int(warm_epochs),
@@ -141,6 +144,9 @@ def compare() -> None:
 
 
 st.title("Experiments")
+if not may("launch_experiment"):
+    admins_only("Experiments")
+    st.stop()
 st.caption(f"Simulated-oracle runs (`python -m almea simulate`) in `{experiments_dir()}`; they keep running "
            "when this page or the app closes.")
 if notice := st.session_state.pop(NOTICE, None):

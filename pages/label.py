@@ -22,6 +22,7 @@ from annotate.service import (
     job_text,
     list_projects,
 )
+from pages.auth import ACCOUNT, may
 from pages.project_picker import chosen_project
 from pages.routing import ensure_router
 
@@ -97,6 +98,15 @@ def undo(project: AnnotationProject, annotator: str) -> None:
 
 def show_skipped(project: AnnotationProject, annotator: str, proposal_id: int) -> None:
     st.session_state[CARD], st.session_state[OWNER] = project.proposal_card(proposal_id), annotator
+
+
+def signed_in_annotator() -> str:
+    """Who answers: the signed-in account in team mode (never a URL parameter or a field);
+    locally, the name in the sidebar (``?annotator=`` presets it)."""
+    if (account := st.session_state.get(ACCOUNT)) is not None:
+        return account.username
+    return st.sidebar.text_input("Annotator", value=st.query_params.get("annotator", DEFAULT_ANNOTATOR),
+                                 key="annotator").strip()
 
 
 def close_round(project: AnnotationProject) -> None:
@@ -278,8 +288,7 @@ if not projects:
     st.page_link("pages/projects.py", label="Projects", icon=":material/folder_open:")
     st.stop()
 name = chosen_project(projects)
-annotator = st.sidebar.text_input(
-    "Annotator", value=st.query_params.get("annotator", DEFAULT_ANNOTATOR), key="annotator").strip()
+annotator = signed_in_annotator()
 if not annotator:
     st.warning("Enter your annotator name in the sidebar to start labelling.")
     st.stop()
@@ -298,8 +307,9 @@ if progress.round is None:
 with st.sidebar:
     st.subheader("Worker")
     show_worker(project, progress)
-    st.button("Close round early", on_click=close_round, args=(project,), key="close_round",
-              help="Retrain now on the answers so far and propose a new batch")
+    if may("close_round"):
+        st.button("Close round early", on_click=close_round, args=(project,), key="close_round",
+                  help="Retrain now on the answers so far and propose a new batch")
     if skipped := project.skipped_pairs(annotator):
         st.button(f"Show skipped ({len(skipped)})", on_click=show_skipped, args=(project, annotator, skipped[0].id),
                   key="show_skipped", help="Answer the first pair you skipped in this round after all")

@@ -25,6 +25,8 @@ from annotate.service import (
     project_settings,
     projects_dir,
 )
+from pages.auth import admins_only, may
+from pages.dataset_choice import dataset_input, server_folder
 from pages.routing import ensure_router
 
 ensure_router()
@@ -69,7 +71,7 @@ def create_form() -> None:
     with st.form("create_project"):
         name = st.text_input("Project name", placeholder="e.g. fb-db-round1")
         source = st.radio("Dataset", [DEMO, "folder"], horizontal=True)
-        folder = st.text_input("Dataset folder (when 'folder')", placeholder="../shared/data/FB15K237-DB15K")
+        folder = dataset_input()
         layout = st.selectbox("Layout", LAYOUTS)
         strategy_col, batch_col, warm_col, round_col = st.columns(4)
         strategy = strategy_col.selectbox("Strategy", STRATEGY_NAMES,
@@ -89,7 +91,11 @@ def create_form() -> None:
         st.error("Enter the dataset folder, or choose the synthetic demo.")
         return
     else:
-        dataset = {"folder": folder.strip(), "layout": layout}
+        try:
+            dataset = {"folder": str(server_folder(folder.strip())), "layout": layout}
+        except ValueError as err:
+            st.error(f"The project was not created: {err}.")
+            return
     settings = project_settings(strategy, int(batch_size), int(warm_epochs), int(round_epochs))
     with tempfile.TemporaryDirectory() as scratch:
         seeds = None
@@ -162,6 +168,9 @@ def oracle_controls(project: AnnotationProject, progress: Progress, name: str) -
 
 
 def manage(name: str) -> None:
+    if not may("download_exports"):
+        admins_only("Managing a project (downloads, the simulated oracle)")
+        return
     project = AnnotationProject.open(name)
     try:
         progress = project.progress()
@@ -181,7 +190,8 @@ def manage(name: str) -> None:
 
 
 st.title("Projects")
-st.caption(f"Projects live in `{projects_dir()}` (set ALMEA_HOME to move them).")
+if may("create_project"):
+    st.caption(f"Projects live in `{projects_dir()}` (set ALMEA_HOME to move them).")
 if notice := st.session_state.pop(NOTICE, None):
     st.success(notice)
 names = list_projects()
@@ -194,4 +204,7 @@ if names:
 else:
     st.info("No project yet: create the first one below.")
 st.subheader("New project")
-create_form()
+if may("create_project"):
+    create_form()
+else:
+    admins_only("Creating a project")

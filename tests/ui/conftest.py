@@ -17,6 +17,7 @@ from almea.active import LearnerConfig
 from almea.active.self_training import SelfTrainingConfig
 from almea.features import FeatureConfig
 from almea.model.config import ModelConfig, TrainConfig
+from annotate.accounts import ANNOTATOR, new_team_config, save_team_config, with_account
 from annotate.datasets import demo_dataset
 from annotate.service import AnnotationProject, create_project, projects_dir
 from annotate.settings import ProjectSettings
@@ -120,3 +121,18 @@ def no_gold_home(no_gold_trained_home: Path, tmp_path: Path, monkeypatch: pytest
 @pytest.fixture
 def no_gold_project(no_gold_home: Path) -> Iterator[AnnotationProject]:
     yield from opened(NO_GOLD, no_gold_home)
+
+
+PASSWORDS = {"boss": "boss-password", "alice": "alice-password"}
+"""Team mode's accounts: admin boss, annotator alice."""
+
+
+@pytest.fixture
+def team(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An accounts file: admin boss, annotator alice; the data folder holds a copy of the demo pair."""
+    path, data = tmp_path / "accounts.yaml", tmp_path / "data"
+    shutil.copytree(home / "demo-120", data / "demo-120")
+    config = new_team_config(path, data, "boss", "The Boss", PASSWORDS["boss"])
+    save_team_config(with_account(config, "alice", "Alice", ANNOTATOR, PASSWORDS["alice"]))
+    monkeypatch.setenv("ALMEA_ACCOUNTS", str(path))
+    return path

@@ -49,16 +49,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(home: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    """A started ``streamlit run app.py`` and its URL, once its health check answers; retried
-    on another port when the chosen one was taken meanwhile (the server then exits)."""
+def start_server(home: Path, log: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """A started ``streamlit run app.py`` (``env`` added to its environment) and its URL, once
+    its health check answers; retried on another port when the chosen one was taken meanwhile
+    (the server then exits)."""
     for _ in range(PORT_ATTEMPTS):
         port = free_port()
         with open(log, "wb") as output:
             process = subprocess.Popen(
                 [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
                  str(port), "--browser.gatherUsageStats", "false"],
-                cwd=ROOT, env={**os.environ, "ALMEA_HOME": str(home)}, stdout=output, stderr=subprocess.STDOUT,
+                cwd=ROOT, env={**os.environ, "ALMEA_HOME": str(home), **(env or {})}, stdout=output, stderr=subprocess.STDOUT,
             )
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + STARTUP_SECONDS
@@ -85,9 +86,9 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def serving(home: Path, log: Path) -> Iterator[str]:
+def serving(home: Path, log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
     """URL of ``streamlit run app.py`` serving ``home``, stopped on leaving."""
-    process, url = start_server(home, log)
+    process, url = start_server(home, log, env)
     try:
         yield url
     finally:
