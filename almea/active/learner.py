@@ -18,9 +18,11 @@ from almea.active.self_training import PseudoLabels, SelfTrainingConfig, pseudo_
 from almea.alignment import Calibrator, ScoreTable, score_table
 from almea.config_checks import check_choice, check_int
 from almea.data.kg_pair import KGPair
-from almea.evaluation.csls import csls_blocks, neighbourhood_means
+from almea.evaluation import alignment_metrics
+from almea.evaluation.csls import csls_blocks
 from almea.features import FeatureConfig
 from almea.model.config import ModelConfig, TrainConfig
+from almea.neighbours import NeighbourConfig, neighbour_index, neighbourhood_means
 from almea.selection import (
     STRATEGIES,
     CandidatePool,
@@ -90,6 +92,7 @@ class LearnerConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     self_training: SelfTrainingConfig = field(default_factory=SelfTrainingConfig)
+    neighbours: NeighbourConfig = field(default_factory=NeighbourConfig)
 
     def __post_init__(self) -> None:
         for part in fields(self):
@@ -108,6 +111,7 @@ class LearnerConfig:
             train=TrainConfig(**_settings(data, "train", TrainConfig)),
             selection=SelectionConfig(**_settings(data, "selection", SelectionConfig)),
             self_training=SelfTrainingConfig(**_settings(data, "self_training", SelfTrainingConfig)),
+            neighbours=NeighbourConfig(**_settings(data, "neighbours", NeighbourConfig)),
         )
 
 
@@ -172,8 +176,10 @@ class ActiveLearner:
         return self.model.embed(self.inputs)
 
     def evaluate(self, test: np.ndarray) -> dict:
-        """CSLS Hits@1/10 and MRR of ``test`` links, both directions."""
-        return self.trainer.evaluate(test)
+        """CSLS Hits@1/10 and MRR of ``test`` links, both directions, ranked as the neighbour
+        config says (``alignment_metrics``)."""
+        pairs = torch.as_tensor(np.asarray(test, np.int64).reshape(-1, 2), device=self.device)
+        return {"epoch": self.trainer.epoch, **alignment_metrics(self.embeddings(), pairs, neighbours=self.config.neighbours)}
 
     def candidates(self, labelled: np.ndarray, blocked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(sources, targets) allowed in the pool: not labelled, not in ``blocked`` (test) pairs."""
@@ -187,7 +193,8 @@ class ActiveLearner:
         """The candidate pool Q (spec 6.1) over ``embeddings`` (N, D); arguments as in ``select``."""
         cfg = self.config.selection
         sources, targets = self.candidates(labelled, blocked)
-        return candidate_pool(embeddings, sources, targets, cfg.csls_k, cfg.k_max, exclude=answered)
+        return candidate_pool(embeddings, sources, targets, cfg.csls_k, cfg.k_max, exclude=answered,
+                              neighbours=self.config.neighbours)
 
     def choose(
         self,
@@ -230,7 +237,8 @@ class ActiveLearner:
 
     def score_table(self, embeddings: torch.Tensor, labelled: np.ndarray, rejected: np.ndarray) -> ScoreTable:
         """The whole pair's CSLS view that calibration, pseudo-labels and the export share."""
-        return score_table(embeddings, self.pair.n1, labelled, rejected, self.config.selection.csls_k)
+        return score_table(embeddings, self.pair.n1, labelled, rejected, self.config.selection.csls_k,
+                           neighbours=self.config.neighbours)
 
     def pseudo_labels(
         self, table: ScoreTable, calibrator: Calibrator, blocked: np.ndarray, trained: np.ndarray | None = None
@@ -272,7 +280,7 @@ class ActiveLearner:
         return verified_batch(pool, above, n, choose, rng, self.config.self_training.audit_share, cfg.k_max)
 
     @torch.no_grad()
-    def evidence(self, pairs: np.ndarray, top: int = 5) -> list[dict]:
+    def evidence(self, pairs: np.ndarray, top: int = 5, table: ScoreTable | None = None) -> list[dict]:
         """Why the model believes each pair: its top alternative targets and modality shares.
 
         Alternatives are the ``top`` KG2 entities by CSLS against all of KG2, and ``csls`` is
@@ -281,15 +289,20 @@ class ActiveLearner:
         joint, cos(s, t) = sum_m pi_m^2 cos_m / sum_m pi_m^2, so each modality's share of the
         pair's similarity is read off the embedding slices exactly; ``imputed`` names the
         modalities that one side lacks, whose share comes from the VAE's imputation.
+        ``table``: this model's score table, whose KG2 r terms are reused instead of searched
+        again (the one all-pairs step here; the alternatives score the few sources densely).
         """
         pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
         if len(pairs) == 0:
             return []
-        emb = F.normalize(self.embeddings().float(), dim=1)
-        n1 = self.pair.n1
+        emb = F.normalize(self.embeddings().float(), dim=1) if table is None else table.embeddings
+        n1, k, search = self.pair.n1, self.config.selection.csls_k, self.config.neighbours
         sources, all_targets = emb[pairs[:, 0]], emb[n1:]
-        r_targets = neighbourhood_means(all_targets, emb[:n1], self.config.selection.csls_k)
-        r_sources = neighbourhood_means(sources, all_targets, self.config.selection.csls_k)
+        if table is None:
+            r_targets = neighbourhood_means(all_targets, neighbour_index(emb[:n1], len(all_targets), search), k)
+        else:
+            r_targets = table.r_target
+        r_sources = neighbourhood_means(sources, neighbour_index(all_targets, len(sources), search), k)
         records = []
         for lo, csls in csls_blocks(sources, all_targets, r_sources, r_targets):
             best = csls.topk(min(top, csls.shape[1]), dim=1)

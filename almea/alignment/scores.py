@@ -8,14 +8,15 @@ neighbours among the entities nobody labelled.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import torch
 from torch.nn import functional as F
 
-from almea.evaluation.csls import csls_blocks, neighbourhood_means, pair_csls
+from almea.evaluation.csls import csls_blocks, pair_csls
+from almea.neighbours import CSLSView, NeighbourConfig, csls_candidates, csls_view, listed_pairs
 
 
 SCORE_COLUMNS = ("source", "target", "csls", "margin", "csls_quantile", "margin_quantile", "trained")
@@ -46,6 +47,8 @@ class ScoreTable:
     distribution of ``features``' CSLS quantile."""
     margin_sorted: np.ndarray
     """Ascending best-minus-second margin of the same sources (inf with a single candidate)."""
+    search: dict = field(default_factory=dict)
+    """How the neighbours were found (``CSLSView.report``: exact, or the index and its recall)."""
 
     def score(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """CSLS and margin of ``pairs`` (P, 2): the margin is the pair's score minus the source's
@@ -122,20 +125,67 @@ def _excluded_cells(excluded: np.ndarray, sources: np.ndarray, targets: np.ndarr
     return cells[:, 0], cells[:, 1]
 
 
+def _exact_lists(
+    view: CSLSView, taken_target: torch.Tensor, free: torch.Tensor, exclude: np.ndarray, n1: int, top: int
+) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+    """(top_scores, top_targets) of every source and the best free source of every target
+    (-1: none), scoring all pairs one block of sources at a time."""
+    device, n2 = view.source.device, len(view.target)
+    top_scores = np.full((len(view.source), top), -np.inf)
+    top_targets = np.full((len(view.source), top), -1, dtype=np.int64)
+    col_best = torch.full((n2,), -torch.inf, device=device)
+    col_source = torch.full((n2,), -1, dtype=torch.long, device=device)
+    for lo, csls in csls_blocks(view.source, view.target, view.r_source, view.r_target):
+        hi = lo + len(csls)
+        csls[:, taken_target] = -torch.inf
+        csls[~free[lo:hi]] = -torch.inf
+        a, b = np.searchsorted(exclude[:, 0], [lo, hi])
+        rows = torch.as_tensor(exclude[a:b, 0] - lo, device=device)
+        csls[rows, torch.as_tensor(exclude[a:b, 1] - n1, device=device)] = -torch.inf
+        best = csls.topk(top, dim=1)
+        top_scores[lo:hi] = best.values.double().cpu().numpy()
+        top_targets[lo:hi] = np.where(np.isfinite(top_scores[lo:hi]), best.indices.cpu().numpy() + n1, -1)
+        block_best, block_source = csls.max(dim=0)
+        better = block_best > col_best
+        col_best = torch.where(better, block_best, col_best)
+        col_source = torch.where(better, block_source + lo, col_source)
+    return top_scores, top_targets, col_source
+
+
+def _indexed_lists(
+    view: CSLSView, taken_target: torch.Tensor, free: torch.Tensor, exclude: np.ndarray, n1: int, top: int, m: int
+) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+    """The same three from each side's ``max(m, top)`` nearest partners by cosine; a source
+    whose partners are all taken or excluded keeps fewer than ``top`` (-1 / -inf)."""
+    device, n2 = view.source.device, len(view.target)
+    forward = torch.as_tensor(exclude[:, 0] * n2 + exclude[:, 1] - n1, device=device)
+    backward = torch.as_tensor((exclude[:, 1] - n1) * len(view.source) + exclude[:, 0], device=device)
+    scores, cols = csls_candidates(
+        view.source, view.target_index, view.r_source, view.r_target, max(m, top),
+        lambda found: taken_target[found] | ~free[:, None] | listed_pairs(found, forward, n2))
+    top_scores = scores[:, :top].double().cpu().numpy()
+    top_targets = np.where(np.isfinite(top_scores), cols[:, :top].cpu().numpy() + n1, -1)
+    back, rows = csls_candidates(
+        view.target, view.source_index, view.r_target, view.r_source, m,
+        lambda found: ~free[found] | taken_target[:, None] | listed_pairs(found, backward, len(view.source)))
+    return top_scores, top_targets, torch.where(torch.isfinite(back[:, 0]), rows[:, 0], -1)
+
+
 @torch.no_grad()
 def score_table(
-    embeddings: torch.Tensor, n1: int, labelled: np.ndarray, exclude: np.ndarray | None = None, k: int = 10, top: int = 10
+    embeddings: torch.Tensor, n1: int, labelled: np.ndarray, exclude: np.ndarray | None = None, k: int = 10, top: int = 10,
+    neighbours: NeighbourConfig = NeighbourConfig(),
 ) -> ScoreTable:
     """The table for ``embeddings`` (N, D) with KG1 ids below ``n1``.
 
     Entities of ``labelled`` (L, 2) pairs are neither sources nor candidates of the
     neighbour lists; ``exclude`` (E, 2) pairs (rejected answers) are masked, so their source
-    can still pair with its next best target.
+    can still pair with its next best target. ``neighbours`` chooses exact or approximate
+    search by the size of the pair.
     """
     emb = F.normalize(embeddings.float(), dim=1)
-    source, target = emb[:n1], emb[n1:]
-    n2 = len(target)
-    r_source, r_target = neighbourhood_means(source, target, k), neighbourhood_means(target, source, k)
+    view = csls_view(emb[:n1], emb[n1:], k, neighbours)
+    n2 = len(view.target)
     labelled = np.asarray(labelled, dtype=np.int64).reshape(-1, 2)
     taken_target = torch.zeros(n2, dtype=torch.bool, device=emb.device)
     taken_target[torch.as_tensor(labelled[:, 1] - n1, device=emb.device)] = True
@@ -144,25 +194,12 @@ def score_table(
     exclude = np.zeros((0, 2), np.int64) if exclude is None else np.asarray(exclude, dtype=np.int64).reshape(-1, 2)
     exclude = exclude[np.argsort(exclude[:, 0], kind="stable")]
     top = min(top, n2)
-    top_scores = np.full((n1, top), -np.inf)
-    top_targets = np.full((n1, top), -1, dtype=np.int64)
-    col_best = torch.full((n2,), -torch.inf, device=emb.device)
-    col_source = torch.full((n2,), -1, dtype=torch.long, device=emb.device)
     free = torch.as_tensor(free_source, device=emb.device)
-    for lo, csls in csls_blocks(source, target, r_source, r_target):
-        hi = lo + len(csls)
-        csls[:, taken_target] = -torch.inf
-        csls[~free[lo:hi]] = -torch.inf
-        a, b = np.searchsorted(exclude[:, 0], [lo, hi])
-        rows = torch.as_tensor(exclude[a:b, 0] - lo, device=emb.device)
-        csls[rows, torch.as_tensor(exclude[a:b, 1] - n1, device=emb.device)] = -torch.inf
-        best = csls.topk(top, dim=1)
-        top_scores[lo:hi] = best.values.double().cpu().numpy()
-        top_targets[lo:hi] = np.where(np.isfinite(top_scores[lo:hi]), best.indices.cpu().numpy() + n1, -1)
-        block_best, block_source = csls.max(dim=0)
-        better = block_best > col_best
-        col_best = torch.where(better, block_best, col_best)
-        col_source = torch.where(better, block_source + lo, col_source)
+    if view.exact:
+        top_scores, top_targets, col_source = _exact_lists(view, taken_target, free, exclude, n1, top)
+    else:
+        top_scores, top_targets, col_source = _indexed_lists(view, taken_target, free, exclude, n1, top,
+                                                             neighbours.rerank)
     best_target = top_targets[:, 0]
     has = best_target >= 0
     mutual = np.zeros(n1, dtype=bool)
@@ -171,5 +208,5 @@ def score_table(
     second = reference[:, 1] if reference.shape[1] > 1 else np.full(len(reference), -np.inf)
     with np.errstate(invalid="ignore"):
         margins = np.where(np.isneginf(second), np.inf, reference[:, 0] - second)
-    return ScoreTable(emb, n1, r_source, r_target, top_targets, top_scores, mutual & free_source, exclude,
-                      np.sort(reference[:, 0]), np.sort(margins))
+    return ScoreTable(emb, n1, view.r_source, view.r_target, top_targets, top_scores, mutual & free_source, exclude,
+                      np.sort(reference[:, 0]), np.sort(margins), view.report())

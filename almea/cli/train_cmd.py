@@ -9,7 +9,7 @@ from typing import NoReturn
 
 from almea.cli.data_cmd import add_data_options, open_dataset
 from almea.features import FeatureConfig
-from almea.model.config import ModelConfig, TrainConfig
+from almea.model.config import FUSIONS, ModelConfig, TrainConfig
 from almea.training.pipeline import train_and_evaluate
 
 
@@ -40,6 +40,13 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-lsc", action="store_true", help="ablation: no calibration losses")
     parser.add_argument("--no-impute", action="store_true", help="ablation: no imputation at inference")
     parser.add_argument("--same-kg-negatives", action="store_true", help="MCLEA's in-KG batch negatives too")
+    parser.add_argument("--fusion", choices=FUSIONS, default=ModelConfig.fusion,
+                        help="modality fusion: ALMEA's global weights, MIMEA's or MPSEA's per-entity weights")
+    parser.add_argument("--no-pmf", action="store_true", help="ablation (mimea): no probability-guided fusion")
+    parser.add_argument("--no-otma", action="store_true", help="ablation (mimea): no optimal-transport alignment")
+    parser.add_argument("--no-mcl", action="store_true", help="ablation (mimea): plain InfoNCE instead of MCL")
+    parser.add_argument("--no-presynergy", action="store_true", help="ablation (mpsea): no pre-synergistic keys")
+    parser.add_argument("--rl", action="store_true", help="mpsea: add the MI-rewarded REINFORCE policy")
 
 
 def configs(args: argparse.Namespace) -> tuple[FeatureConfig, ModelConfig, TrainConfig]:
@@ -53,6 +60,12 @@ def configs(args: argparse.Namespace) -> tuple[FeatureConfig, ModelConfig, Train
             use_lsc=not args.no_lsc,
             impute=not args.no_impute,
             same_kg_negatives=args.same_kg_negatives,
+            fusion=args.fusion,
+            mimea_pmf=not args.no_pmf,
+            mimea_otma=not args.no_otma,
+            mimea_mcl=not args.no_mcl,
+            mpsea_presynergy=not args.no_presynergy,
+            mpsea_rl=args.rl,
         ),
         TrainConfig(epochs=args.epochs, lr=args.lr, round_lr=args.round_lr, eval_every=args.eval_every, seed=args.seed,
                     device=args.device),

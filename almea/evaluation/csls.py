@@ -12,26 +12,19 @@ from collections.abc import Iterator
 
 import torch
 
+from almea.neighbours.exact import rows_per_block, top_cosines
+
 BLOCK_ELEMENTS = 1 << 25
-
-
-def rows_per_block(n_cols: int, budget: int | None = None) -> int:
-    """Rows of an (n_rows x n_cols) score matrix that fit in ``budget`` elements (default BLOCK_ELEMENTS)."""
-    return max(1, (BLOCK_ELEMENTS if budget is None else budget) // max(1, n_cols))
+"""Scores per block of ``csls_blocks`` (128 MB of float32)."""
 
 
 def neighbourhood_means(queries: torch.Tensor, candidates: torch.Tensor, k: int) -> torch.Tensor:
-    """(Q,) mean of each query's k highest cosines among ``candidates`` (the r term of CSLS).
+    """(Q,) mean of each query's k highest cosines among ``candidates`` (the r term of CSLS),
+    exactly; ``almea.neighbours.neighbourhood_means`` is the same through an index.
 
     ``queries`` (Q, D) and ``candidates`` (C, D) are L2-normalised; k is capped at C.
     """
-    k = min(k, len(candidates))
-    out = torch.empty(len(queries), device=queries.device)
-    step = rows_per_block(len(candidates))
-    for lo in range(0, len(queries), step):
-        sim = queries[lo : lo + step] @ candidates.t()
-        out[lo : lo + step] = sim.topk(k, dim=1).values.mean(dim=1)
-    return out
+    return top_cosines(queries, candidates, k)[0].mean(dim=1)
 
 
 def csls_scores(
@@ -55,6 +48,6 @@ def csls_blocks(
 ) -> Iterator[tuple[int, torch.Tensor]]:
     """``(lo, scores)`` for consecutive blocks of source rows: ``scores`` (B, T) are the CSLS
     of ``source[lo : lo + B]`` against every target, B chosen to fit ``BLOCK_ELEMENTS``."""
-    step = rows_per_block(len(target))
+    step = rows_per_block(len(target), BLOCK_ELEMENTS)
     for lo in range(0, len(source), step):
         yield lo, csls_scores(source[lo : lo + step], target, r_s[lo : lo + step], r_t)

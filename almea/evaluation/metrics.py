@@ -1,34 +1,81 @@
-"""CSLS ranking metrics (spec section 8), scored in bounded-memory blocks by ``almea.evaluation.csls``."""
+"""CSLS ranking metrics (spec section 8), scored in bounded-memory blocks by ``almea.evaluation.csls``.
+
+At scale the ranking goes one of two ways (``NeighbourConfig``): every test pair through the
+approximate index (ranks beyond its ``rerank`` nearest candidates count as rerank + 1, so
+Hits@1/10 are those of the index and MRR is high by less than 1 / (rerank + 1) per such
+pair), or a fixed random sample of test pairs ranked exactly against all test targets. The
+metrics say which under ``"ranking"``.
+"""
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch.nn import functional as F
 
-from almea.evaluation.csls import csls_blocks, neighbourhood_means
+from almea.evaluation.csls import csls_blocks, pair_csls
+from almea.neighbours import NeighbourConfig, NeighbourIndex, csls_candidates, csls_view
 
 
-def _ranks(queries: torch.Tensor, candidates: torch.Tensor, r_q: torch.Tensor, r_c: torch.Tensor) -> torch.Tensor:
-    """1-based CSLS rank of candidate i for query i (both L2-normalised, aligned by row)."""
+def _ranks(
+    queries: torch.Tensor, candidates: torch.Tensor, r_q: torch.Tensor, r_c: torch.Tensor, truth: torch.Tensor
+) -> torch.Tensor:
+    """1-based CSLS rank of candidate ``truth[i]`` for query i (all L2-normalised), exactly."""
     ranks = torch.empty(len(queries), dtype=torch.long, device=queries.device)
     for lo, csls in csls_blocks(queries, candidates, r_q, r_c):
         hi = lo + len(csls)
         # The true score is read from the same product, so rounding cannot rank it below itself.
-        true = csls[torch.arange(hi - lo), torch.arange(lo, hi)]
+        true = csls[torch.arange(hi - lo), truth[lo:hi]]
         ranks[lo:hi] = 1 + (csls > true[:, None]).sum(dim=1)
     return ranks
 
 
-def csls_ranks(source: torch.Tensor, target: torch.Tensor, k: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
-    """Ranks of the true counterpart, left-to-right and right-to-left.
+def _indexed_ranks(
+    queries: torch.Tensor, candidates: torch.Tensor, index: NeighbourIndex, r_q: torch.Tensor, r_c: torch.Tensor,
+    m: int,
+) -> torch.Tensor:
+    """1-based CSLS rank of candidate i for query i among the query's ``m`` nearest candidates
+    by the index (m + 1 when all of them score higher)."""
+    truth = torch.arange(len(queries), device=queries.device)
+    scores, rows = csls_candidates(queries, index, r_q, r_c, m)
+    true = pair_csls(queries, candidates, r_q, r_c)
+    # The truth itself is skipped, so its two roundings (index, torch) cannot rank it below itself.
+    return 1 + ((scores > true[:, None]) & (rows != truth[:, None])).sum(dim=1)
 
-    ``source[i]`` and ``target[i]`` are the embeddings of gold pair i; each source is
+
+def ranking(
+    source: torch.Tensor, target: torch.Tensor, k: int = 10, neighbours: NeighbourConfig = NeighbourConfig()
+) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """Ranks of the true counterpart, left-to-right and right-to-left, and how they were found.
+
+    ``source[i]`` and ``target[i]`` (P, D) are the embeddings of gold pair i; each source is
     ranked against all targets (and vice versa) by CSLS(s, t) = 2 cos - r_T(s) - r_S(t).
-    Ties count in the entity's favour (strictly greater scores outrank it).
+    Ties count in the entity's favour (strictly greater scores outrank it). With
+    ``neighbours.eval_sample`` below P only that fixed sample of pairs is ranked (exactly).
     """
     source, target = F.normalize(source.float(), dim=1), F.normalize(target.float(), dim=1)
-    r_source = neighbourhood_means(source, target, k)
-    r_target = neighbourhood_means(target, source, k)
-    return _ranks(source, target, r_source, r_target), _ranks(target, source, r_target, r_source)
+    view = csls_view(source, target, k, neighbours)
+    n = len(source)
+    info = {"pairs": n, **view.report()}
+    if 0 < neighbours.eval_sample < n:
+        rows = np.sort(np.random.default_rng(neighbours.seed).choice(n, neighbours.eval_sample, replace=False))
+        sample = torch.as_tensor(rows, device=source.device)
+        l2r = _ranks(source[sample], target, view.r_source[sample], view.r_target, sample)
+        r2l = _ranks(target[sample], source, view.r_target[sample], view.r_source, sample)
+        return l2r, r2l, {"ranked": "exact sample", "sample": len(rows), "seed": neighbours.seed, **info}
+    if view.exact:
+        truth = torch.arange(n, device=source.device)
+        l2r = _ranks(source, target, view.r_source, view.r_target, truth)
+        return l2r, _ranks(target, source, view.r_target, view.r_source, truth), {"ranked": "exact", **info}
+    m = neighbours.rerank
+    l2r = _indexed_ranks(source, target, view.target_index, view.r_source, view.r_target, m)
+    r2l = _indexed_ranks(target, source, view.source_index, view.r_target, view.r_source, m)
+    return l2r, r2l, {"ranked": "index", "rerank": m, **info}
+
+
+def csls_ranks(source: torch.Tensor, target: torch.Tensor, k: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact ranks of the true counterpart, left-to-right and right-to-left (``ranking``)."""
+    l2r, r2l, _ = ranking(source, target, k, NeighbourConfig(threshold=max(1, len(source))))
+    return l2r, r2l
 
 
 def rank_metrics(ranks: torch.Tensor) -> dict[str, float]:
@@ -42,7 +89,10 @@ def rank_metrics(ranks: torch.Tensor) -> dict[str, float]:
 
 
 @torch.no_grad()
-def alignment_metrics(embeddings: torch.Tensor, pairs: torch.Tensor, k: int = 10) -> dict[str, dict[str, float]]:
-    """Metrics of gold ``pairs`` (P, 2) under joint ``embeddings`` (N, D), both directions."""
-    l2r, r2l = csls_ranks(embeddings[pairs[:, 0]], embeddings[pairs[:, 1]], k)
-    return {"l2r": rank_metrics(l2r), "r2l": rank_metrics(r2l)}
+def alignment_metrics(
+    embeddings: torch.Tensor, pairs: torch.Tensor, k: int = 10, neighbours: NeighbourConfig = NeighbourConfig()
+) -> dict[str, dict]:
+    """Metrics of gold ``pairs`` (P, 2) under joint ``embeddings`` (N, D), both directions,
+    and under ``"ranking"`` how the ranks were found (``ranking``)."""
+    l2r, r2l, info = ranking(embeddings[pairs[:, 0]], embeddings[pairs[:, 1]], k, neighbours)
+    return {"l2r": rank_metrics(l2r), "r2l": rank_metrics(r2l), "ranking": info}

@@ -1,4 +1,4 @@
-"""The ALMEA model: modality encoders, global-weight fusion, LSL and LSC (spec sections 1-5)."""
+"""The ALMEA model: modality encoders, a modality fusion, LSL and LSC (spec sections 1-5)."""
 from __future__ import annotations
 
 import torch
@@ -7,9 +7,10 @@ from torch.nn import functional as F
 
 from almea.model.config import ModelConfig
 from almea.model.encoders import ModalityEncoders
+from almea.model.fusion import build_fusion
 from almea.model.inputs import AlignmentInputs
 from almea.model.latent import LatentFusion, ModalityVAE
-from almea.model.losses import BatchSimilarities, gaussian_kl, info_nce, info_nce_from, symmetric_kl
+from almea.model.losses import gaussian_kl, symmetric_kl
 
 IMPUTE_CHUNK = 8192
 
@@ -18,7 +19,9 @@ class ALMEA(nn.Module):
     """Joint entity embeddings for alignment, trained from labelled pairs.
 
     ``losses(pairs)`` gives every loss term of a step; ``embed()`` gives the (N, D) joint
-    embedding used for ranking, with really-missing modalities imputed when configured.
+    embedding used for ranking, with really-missing modalities imputed when configured. The
+    fusion (``config.fusion``, ``almea.model.fusion``) joins the modalities and owns the
+    alignment loss over its joint embedding.
     """
 
     def __init__(self, config: ModelConfig, inputs: AlignmentInputs) -> None:
@@ -26,22 +29,20 @@ class ALMEA(nn.Module):
         self.config = config
         self.modalities = inputs.modalities
         self.encoders = ModalityEncoders(inputs, config.dim, config.gat_layers, config.gat_heads, config.dropout)
-        self.modality_logits = nn.Parameter(torch.zeros(len(self.modalities)))
+        self.fusion = build_fusion(self.modalities, config)
+        self.register_load_state_dict_pre_hook(_global_logits_moved_into_fusion)
         if config.use_lsl:
             self.vae = nn.ModuleDict({m: ModalityVAE(config.dim) for m in self.modalities})
         if config.use_lsl and config.use_lsc:
             self.latent = LatentFusion(self.modalities, config.dim)
 
     def modality_weights(self) -> dict[str, float]:
-        """The global fusion weights pi = softmax(w) (section 2), for plots and reports."""
-        pi = torch.softmax(self.modality_logits.detach(), dim=0)
-        return {m: float(pi[i]) for i, m in enumerate(self.modalities)}
+        """One weight per modality (the fusion's global weights), for plots and reports."""
+        return self.fusion.global_weights()
 
     def join(self, hidden: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Fuse per-modality embeddings (B, d) each into the joint embedding (section 2)."""
-        pi = torch.softmax(self.modality_logits, dim=0)
-        parts = [pi[i] * F.normalize(hidden[m], dim=1) for i, m in enumerate(self.modalities)]
-        return torch.cat(parts, dim=1) if self.config.joint == "concat" else torch.stack(parts).sum(0)
+        """Fuse per-modality embeddings (B, d) each into the joint embedding (B, D)."""
+        return self.fusion(hidden)
 
     def losses(
         self,
@@ -54,38 +55,10 @@ class ALMEA(nn.Module):
         ids; ``weights`` (B,) of each pair in the alignment losses (None: all 1)."""
         cfg = self.config
         hidden = self.encoders(inputs)
-        terms = self._alignment_losses(hidden, pairs, hard_negatives, weights)
+        terms = self.fusion.losses(hidden, pairs, hard_negatives, weights)
         if cfg.use_lsl:
             sample = pairs[torch.randperm(len(pairs), device=pairs.device)[: cfg.latent_batch]]
             terms.update(self._latent_losses(hidden, sample))
-        return terms
-
-    def _alignment_losses(
-        self,
-        hidden: dict[str, torch.Tensor],
-        pairs: torch.Tensor,
-        hard_negatives: torch.Tensor | None,
-        weights: torch.Tensor | None,
-    ) -> dict[str, torch.Tensor]:
-        """Joint InfoNCE (+ per-modality InfoNCE), sharing one similarity product per modality."""
-        cfg = self.config
-        src, tgt = pairs[:, 0], pairs[:, 1]
-        negative = (lambda h: h[hard_negatives]) if hard_negatives is not None else (lambda h: None)
-        if cfg.joint == "sum":
-            joint = self.join({m: h[pairs.flatten()] for m, h in hidden.items()})
-            neg = None if hard_negatives is None else self.join({m: h[hard_negatives] for m, h in hidden.items()})
-            terms = {"align": info_nce(joint[0::2], joint[1::2], cfg.temperature, neg, cfg.same_kg_negatives, weights)}
-            per_modality = [
-                BatchSimilarities.of(h[src], h[tgt], same_kg=cfg.same_kg_negatives) for h in hidden.values()
-            ] if cfg.intra_modal else []
-        else:
-            per_modality = [
-                BatchSimilarities.of(h[src], h[tgt], negative(h), cfg.same_kg_negatives) for h in hidden.values()
-            ]
-            pi = torch.softmax(self.modality_logits, dim=0)
-            terms = {"align": info_nce_from(BatchSimilarities.weighted_sum(per_modality, pi), cfg.temperature, weights)}
-        if cfg.intra_modal:
-            terms["intra"] = sum(info_nce_from(_without_extra(s), cfg.temperature, weights) for s in per_modality)
         return terms
 
     def _latent_losses(self, hidden: dict[str, torch.Tensor], pairs: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -123,10 +96,19 @@ class ALMEA(nn.Module):
     @torch.no_grad()
     def embed(self, inputs: AlignmentInputs) -> torch.Tensor:
         """(N, D) joint embeddings of all entities, missing modalities imputed if configured."""
+        return self.join(self._inference_hidden(inputs))
+
+    @torch.no_grad()
+    def entity_weights(self, inputs: AlignmentInputs) -> torch.Tensor:
+        """(N, M) fusion weights of every entity, columns in ``modalities`` order, rows summing
+        to 1: what the joint embedding of ``embed`` gives each modality of each entity."""
+        return self.fusion.weights(self._inference_hidden(inputs))
+
+    def _inference_hidden(self, inputs: AlignmentInputs) -> dict[str, torch.Tensor]:
         hidden = self.encoders(inputs)
         if self.config.use_lsl and self.config.use_lsc and self.config.impute:
             hidden = self._impute(hidden, inputs.present)
-        return self.join(hidden)
+        return hidden
 
     @torch.no_grad()
     def _impute(self, hidden: dict[str, torch.Tensor], present: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -148,6 +130,8 @@ class ALMEA(nn.Module):
         return hidden
 
 
-def _without_extra(sims: BatchSimilarities) -> BatchSimilarities:
-    """Hard negatives are defined for the joint embedding only."""
-    return BatchSimilarities(sims.cross, sims.same_source, sims.same_target)
+def _global_logits_moved_into_fusion(module: nn.Module, state: dict, prefix: str, *args) -> None:
+    """Checkpoints from before ``almea.model.fusion`` kept the global weights on the model."""
+    legacy = prefix + "modality_logits"
+    if legacy in state:
+        state[prefix + "fusion.modality_logits"] = state.pop(legacy)

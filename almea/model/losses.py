@@ -1,6 +1,7 @@
 """Loss functions of ALMEA (spec sections 3-5; paper appendix B.2)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -52,25 +53,29 @@ def _weighted_mean(values: torch.Tensor, weights: torch.Tensor | None) -> torch.
     return values.mean() if weights is None else (values * weights).sum() / weights.sum()
 
 
-def info_nce_from(sims: BatchSimilarities, temperature: float, weights: torch.Tensor | None = None) -> torch.Tensor:
+def info_nce_from(
+    sims: BatchSimilarities, temperature: float, weights: torch.Tensor | None = None, inner_weight: float = 1.0
+) -> torch.Tensor:
     """Symmetric contrastive alignment loss over B labelled pairs (section 3).
 
     Row i's positive is pair i's counterpart; negatives are the other counterparts and,
     when present, the other entities of the anchor's own KG in the batch (MCLEA's in-batch
     negatives from both KGs), plus ``extra`` hard negatives (e.g. rejected pairs) for sources.
     ``weights`` (B,) weigh each pair's term (pseudo-labels may count less than answers).
+    ``inner_weight`` scales the own-KG negatives in the denominator (MIMEA's gamma, eq. 9).
     """
     b = sims.cross.shape[0]
     labels = torch.arange(b, device=sims.cross.device)
     self_mask = torch.eye(b, dtype=torch.bool, device=sims.cross.device)
 
     def one_direction(cross: torch.Tensor, same: torch.Tensor | None, extra: torch.Tensor | None) -> torch.Tensor:
-        columns = [cross]
+        columns = [cross / temperature]
         if same is not None:
-            columns.append(same.masked_fill(self_mask, float("-inf")))
+            same = same.masked_fill(self_mask, float("-inf")) / temperature
+            columns.append(same if inner_weight == 1.0 else same + math.log(inner_weight))
         if extra is not None:
-            columns.append(extra)
-        return _weighted_mean(F.cross_entropy(torch.cat(columns, dim=1) / temperature, labels, reduction="none"), weights)
+            columns.append(extra / temperature)
+        return _weighted_mean(F.cross_entropy(torch.cat(columns, dim=1), labels, reduction="none"), weights)
 
     forward = one_direction(sims.cross, sims.same_source, sims.extra)
     return 0.5 * (forward + one_direction(sims.cross.t(), sims.same_target, None))

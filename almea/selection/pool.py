@@ -1,18 +1,21 @@
 """The candidate pool Q (spec section 6.1, eq. 3): mutual CSLS nearest neighbours.
 
-Every source is scored against every target by ``almea.evaluation.csls`` one block of rows
-at a time, so no dense |sources| x |targets| matrix is held; the column-wise best sources
-are kept as a running maximum across blocks.
+Below the neighbour search's size threshold every source is scored against every target by
+``almea.evaluation.csls`` one block of rows at a time, so no dense |sources| x |targets|
+matrix is held; the column-wise best sources are kept as a running maximum across blocks.
+Above it each side's best partners come from the other side's nearest neighbours by an
+approximate index, scored exactly by CSLS (``almea.neighbours.csls_search``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
-from almea.evaluation.csls import csls_blocks, neighbourhood_means
+from almea.evaluation.csls import csls_blocks
+from almea.neighbours import CSLSView, NeighbourConfig, csls_candidates, csls_view, listed_pairs
 
 
 @dataclass(frozen=True, eq=False)
@@ -27,6 +30,8 @@ class CandidatePool:
     """(K,) the source's best minus second-best CSLS score (inf with a single candidate target)."""
     rank: np.ndarray
     """(K,) 0-based position in the confidence order."""
+    search: dict = field(default_factory=dict)
+    """How the neighbours were found (``CSLSView.report``: exact, or the index and its recall)."""
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -35,7 +40,7 @@ class CandidatePool:
         """The pool restricted to ``rows`` (ascending, so the confidence order holds); ranks keep
         their positions in the full pool, which is what the evidence shows."""
         rows = np.asarray(rows, dtype=np.int64)
-        return CandidatePool(self.pairs[rows], self.confidence[rows], self.margin[rows], self.rank[rows])
+        return CandidatePool(self.pairs[rows], self.confidence[rows], self.margin[rows], self.rank[rows], self.search)
 
     @classmethod
     def empty(cls) -> CandidatePool:
@@ -78,46 +83,19 @@ def _excluded_cells(
     return rows[keep][order], cols[keep][order]
 
 
-@torch.no_grad()
-def candidate_pool(
-    embeddings: torch.Tensor,
-    sources: torch.Tensor,
-    targets: torch.Tensor,
-    k: int = 10,
-    k_max: int = 5000,
-    exclude: np.ndarray | None = None,
-) -> CandidatePool:
-    """Mutual CSLS nearest neighbours among ``sources`` x ``targets`` (spec section 6.1).
-
-    ``embeddings`` (N, D) are the joint embeddings of all entities; ``sources`` (S,) and
-    ``targets`` (T,) the global ids allowed as candidates (the caller passes unlabelled,
-    non-test KG1 and KG2 entities). ``k`` is the CSLS neighbourhood size. Pairs in
-    ``exclude`` (E, 2) (already answered) are masked before the neighbours are found, so a
-    source whose best target was rejected can still pair with its next best one. The pool is
-    sorted by CSLS score and capped at ``k_max`` (the least confident pairs are pruned).
-    """
-    if embeddings.ndim != 2:
-        raise ValueError(f"embeddings must be (N, D), got shape {tuple(embeddings.shape)}")
-    if k < 1 or k_max < 1:
-        raise ValueError(f"k and k_max must be positive, got k={k}, k_max={k_max}")
-    n = len(embeddings)
-    src_ids, tgt_ids = _ids("sources", sources, n), _ids("targets", targets, n)
-    if len(src_ids) == 0 or len(tgt_ids) == 0:
-        return CandidatePool.empty()
-    device = embeddings.device
-    emb = F.normalize(embeddings.float(), dim=1)
-    src, tgt = emb[src_ids.to(device)], emb[tgt_ids.to(device)]
-    r_src = neighbourhood_means(src, tgt, k)                         # (S,)
-    r_tgt = neighbourhood_means(tgt, src, k)                         # (T,)
-    ex_rows, ex_cols = _excluded_cells(src_ids.numpy(), tgt_ids.numpy(), exclude)
-
+def _exact_neighbours(
+    view: CSLSView, ex_rows: np.ndarray, ex_cols: np.ndarray
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(best, second, best_target) of every source and the best source of every target, by
+    scoring all pairs one block of sources at a time."""
+    src, tgt, device = view.source, view.target, view.source.device
     n_src, n_tgt = len(src), len(tgt)
     best = torch.empty(n_src, device=device)
     second = torch.full((n_src,), -torch.inf, device=device)
     best_target = torch.empty(n_src, dtype=torch.long, device=device)
     col_best = torch.full((n_tgt,), -torch.inf, device=device)
     col_source = torch.full((n_tgt,), -1, dtype=torch.long, device=device)
-    for lo, csls in csls_blocks(src, tgt, r_src, r_tgt):
+    for lo, csls in csls_blocks(src, tgt, view.r_source, view.r_target):
         hi = lo + len(csls)
         a, b = np.searchsorted(ex_rows, [lo, hi])
         if b > a:
@@ -131,8 +109,63 @@ def candidate_pool(
         better = block_best > col_best                              # strict: earlier block wins ties
         col_best = torch.where(better, block_best, col_best)
         col_source = torch.where(better, block_source + lo, col_source)
+    return best, second, best_target, col_source
 
-    rows = torch.arange(n_src, device=device)
+
+def _indexed_neighbours(
+    view: CSLSView, ex_rows: np.ndarray, ex_cols: np.ndarray, m: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The same four as ``_exact_neighbours`` from each side's ``m`` nearest partners by cosine."""
+    device, n_src, n_tgt = view.source.device, len(view.source), len(view.target)
+    forward = torch.as_tensor(ex_rows * n_tgt + ex_cols, device=device)
+    backward = torch.as_tensor(ex_cols * n_src + ex_rows, device=device)
+    scores, cols = csls_candidates(view.source, view.target_index, view.r_source, view.r_target, m,
+                                   lambda rows: listed_pairs(rows, forward, n_tgt))
+    second = scores[:, 1] if scores.shape[1] > 1 else torch.full((n_src,), -torch.inf, device=device)
+    back, rows = csls_candidates(view.target, view.source_index, view.r_target, view.r_source, m,
+                                 lambda found: listed_pairs(found, backward, n_src))
+    col_source = torch.where(torch.isfinite(back[:, 0]), rows[:, 0], -1)
+    return scores[:, 0], second, cols[:, 0], col_source
+
+
+@torch.no_grad()
+def candidate_pool(
+    embeddings: torch.Tensor,
+    sources: torch.Tensor,
+    targets: torch.Tensor,
+    k: int = 10,
+    k_max: int = 5000,
+    exclude: np.ndarray | None = None,
+    neighbours: NeighbourConfig = NeighbourConfig(),
+) -> CandidatePool:
+    """Mutual CSLS nearest neighbours among ``sources`` x ``targets`` (spec section 6.1).
+
+    ``embeddings`` (N, D) are the joint embeddings of all entities; ``sources`` (S,) and
+    ``targets`` (T,) the global ids allowed as candidates (the caller passes unlabelled,
+    non-test KG1 and KG2 entities). ``k`` is the CSLS neighbourhood size. Pairs in
+    ``exclude`` (E, 2) (already answered) are masked before the neighbours are found, so a
+    source whose best target was rejected can still pair with its next best one. The pool is
+    sorted by CSLS score and capped at ``k_max`` (the least confident pairs are pruned).
+    ``neighbours`` chooses exact or approximate search by the size of S x T.
+    """
+    if embeddings.ndim != 2:
+        raise ValueError(f"embeddings must be (N, D), got shape {tuple(embeddings.shape)}")
+    if k < 1 or k_max < 1:
+        raise ValueError(f"k and k_max must be positive, got k={k}, k_max={k_max}")
+    n = len(embeddings)
+    src_ids, tgt_ids = _ids("sources", sources, n), _ids("targets", targets, n)
+    if len(src_ids) == 0 or len(tgt_ids) == 0:
+        return CandidatePool.empty()
+    device = embeddings.device
+    emb = F.normalize(embeddings.float(), dim=1)
+    view = csls_view(emb[src_ids.to(device)], emb[tgt_ids.to(device)], k, neighbours)
+    ex_rows, ex_cols = _excluded_cells(src_ids.numpy(), tgt_ids.numpy(), exclude)
+    if view.exact:
+        best, second, best_target, col_source = _exact_neighbours(view, ex_rows, ex_cols)
+    else:
+        best, second, best_target, col_source = _indexed_neighbours(view, ex_rows, ex_cols, neighbours.rerank)
+
+    rows = torch.arange(len(best), device=device)
     mutual = torch.isfinite(best) & (col_source[best_target] == rows)
     keep = rows[mutual]
     conf = best[keep]
@@ -144,4 +177,5 @@ def candidate_pool(
         confidence=best[keep].double().cpu().numpy(),
         margin=(best[keep] - second[keep]).double().cpu().numpy(),
         rank=np.arange(len(keep), dtype=np.int64),
+        search=view.report(),
     )

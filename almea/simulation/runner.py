@@ -313,6 +313,7 @@ class Simulation:
             "epochs": learner.trainer.epoch,
             "peak_memory_mb": peak_memory_mb(),
             **{f"{direction}_{name}": value for direction in ("l2r", "r2l") for name, value in metrics[direction].items()},
+            "ranking": metrics["ranking"],
             "modality_weights": learner.modality_weights(),
             **pseudo_row,
         })

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from almea.data.kg_pair import KGPair
 from almea.features import FeatureConfig, build_features
@@ -30,6 +31,8 @@ class RunResult:
     n_train: int
     n_test: int
     config: dict = field(default_factory=dict)
+    entity_weights: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per modality, quantiles of the per-entity fusion weights (constant for ``global``)."""
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -38,6 +41,14 @@ class RunResult:
 def peak_memory_mb() -> float:
     """Peak resident memory of this process (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def weight_quantiles(modalities: tuple[str, ...], weights: torch.Tensor) -> dict[str, dict[str, float]]:
+    """{modality: {"p5", "p50", "p95", "std"}} of (N, M) per-entity weights, columns in that order."""
+    q = torch.quantile(weights.float().cpu(), torch.tensor([0.05, 0.5, 0.95]), dim=0)
+    spread = weights.float().std(dim=0).cpu()
+    return {m: {"p5": float(q[0, i]), "p50": float(q[1, i]), "p95": float(q[2, i]), "std": float(spread[i])}
+            for i, m in enumerate(modalities)}
 
 
 def build_model(
@@ -91,6 +102,7 @@ def train_and_evaluate(
         peak_memory_mb=peak_memory_mb(),
         n_train=len(train),
         n_test=len(split.test),
+        entity_weights=weight_quantiles(model.modalities, model.entity_weights(inputs)),
         config={
             "features": feature_config.__dict__,
             "model": model_config.to_dict(),

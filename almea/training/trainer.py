@@ -15,6 +15,7 @@ from almea.atomic_write import write_atomically
 from almea.evaluation import alignment_metrics
 from almea.model.almea import ALMEA
 from almea.model.config import TrainConfig
+from almea.model.fusion import check_checkpoint_fusion
 from almea.model.inputs import AlignmentInputs
 
 
@@ -141,8 +142,10 @@ class Trainer:
         write_atomically(path, lambda file: torch.save(state, file))
 
     def load(self, path: Path) -> None:
-        """Warm start from a checkpoint written by :meth:`save` (never unpickles objects)."""
+        """Warm start from a checkpoint written by :meth:`save` (never unpickles objects); one
+        trained with another fusion is refused with a message naming both."""
         state = torch.load(path, map_location=self.device, weights_only=True)
+        check_checkpoint_fusion(state.get("model_config", {}), self.model.config, f"checkpoint {path}")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.epoch = int(state["epoch"])

@@ -1,0 +1,81 @@
+"""CSLS through a nearest-neighbour index: the approximate path of the pool, the score table,
+the metrics and the evidence.
+
+For a query q, argmax_c CSLS(q, c) = argmax_c 2 cos(q, c) - r(c) (r(q) is the same for
+every c), and r varies far less than the cosine, so the CSLS best lies among q's nearest
+candidates by cosine: each query fetches ``rerank`` of them and scores those exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from almea.neighbours.config import NeighbourConfig
+from almea.neighbours.index import NeighbourIndex, neighbour_index
+
+
+def neighbourhood_means(queries: torch.Tensor, index: NeighbourIndex, k: int) -> torch.Tensor:
+    """(Q,) mean of each query's k highest cosines among the index's candidates (CSLS's r term)."""
+    return index.search(queries, k)[0].mean(dim=1)
+
+
+def csls_candidates(
+    queries: torch.Tensor, index: NeighbourIndex, r_queries: torch.Tensor, r_candidates: torch.Tensor, m: int,
+    mask: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(Q, m) CSLS of each query's m nearest candidates by cosine, best first, and their
+    candidate rows; ``r_queries`` (Q,) and ``r_candidates`` (C,) are the r terms. ``mask``
+    maps the (Q, m) candidate rows to a (Q, m) bool of cells that may not pair (-inf)."""
+    cos, rows = index.search(queries, m)
+    csls = 2 * cos - r_queries[:, None] - r_candidates[rows]
+    if mask is not None:
+        csls = csls.masked_fill(mask(rows), -torch.inf)
+    order = csls.argsort(dim=1, descending=True, stable=True)
+    return csls.gather(1, order), rows.gather(1, order)
+
+
+def listed_pairs(rows: torch.Tensor, keys: torch.Tensor, n_candidates: int) -> torch.Tensor:
+    """(Q, m) bool: (query i, candidate ``rows[i, j]``) is one of ``keys`` (E,), each pair
+    written as query * n_candidates + candidate (the excluded pairs of a step)."""
+    if len(keys) == 0:
+        return torch.zeros_like(rows, dtype=torch.bool)
+    return torch.isin(torch.arange(len(rows), device=rows.device)[:, None] * n_candidates + rows, keys)
+
+
+@dataclass(frozen=True, eq=False)
+class CSLSView:
+    """Two L2-normalised sides, their r terms and an index over each, built once per step."""
+
+    source: torch.Tensor
+    """(S, D) query side."""
+    target: torch.Tensor
+    """(T, D) candidate side."""
+    source_index: NeighbourIndex
+    """Over the sources: what the targets search."""
+    target_index: NeighbourIndex
+    """Over the targets: what the sources search."""
+    r_source: torch.Tensor
+    """(S,) mean cosine of each source to its k nearest targets."""
+    r_target: torch.Tensor
+    """(T,) the same for targets against the sources."""
+
+    @property
+    def exact(self) -> bool:
+        """Whether both sides search exactly (the size rule is symmetric, so they agree)."""
+        return self.target_index.name == "exact"
+
+    def report(self) -> dict:
+        """Both indexes' records (``NeighbourIndex.report``)."""
+        return {"source_index": self.source_index.report(), "target_index": self.target_index.report()}
+
+
+def csls_view(source: torch.Tensor, target: torch.Tensor, k: int, config: NeighbourConfig) -> CSLSView:
+    """The view of ``source`` (S, D) x ``target`` (T, D), both L2-normalised, with CSLS
+    neighbourhood ``k``; exact or approximate by ``config``'s size threshold."""
+    source_index = neighbour_index(source, len(target), config)
+    target_index = neighbour_index(target, len(source), config)
+    r_source = neighbourhood_means(source, target_index, k)
+    r_target = neighbourhood_means(target, source_index, k)
+    return CSLSView(source, target, source_index, target_index, r_source, r_target)
