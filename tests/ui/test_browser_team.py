@@ -41,6 +41,7 @@ def test_an_annotator_signs_in_labels_as_herself_and_signs_out(team_server: str,
             page.get_by_role("button", name="Sign in").click()
             expect(page.get_by_test_id("stText").first).to_have_text(first, timeout=FIRST_RENDER_MS)
             expect(page.get_by_text("Signed in as Alice")).to_be_visible()
+            page.wait_for_function("() => document.cookie.includes('almea_session=')", timeout=FIRST_RENDER_MS)
             assert page.get_by_role("link", name="Experiments").count() == 0
             assert page.get_by_role("link", name="Accounts").count() == 0
             settled()
