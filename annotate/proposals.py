@@ -80,7 +80,7 @@ def propose(learner: ActiveLearner, inputs: BatchInputs, n: int, rng: np.random.
         selection = learner.choose(pool, inputs.embeddings, n, inputs.labelled, rng, strategy)
         audit = np.zeros(len(selection), dtype=bool)
     scores = calibration_evidence(inputs.table.features(selection.pairs, inputs.trained), audit)
-    explained = learner.evidence(selection.pairs)
+    explained = learner.evidence(selection.pairs, table=inputs.table)
     proposals = [
         {
             "source_id": r["source"], "target_id": r["target"],
