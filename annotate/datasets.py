@@ -6,8 +6,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from almea.data import load_dataset
 from almea.data.kg_pair import MODALITIES, KGPair
+from almea.data.rdf_terms import compact
 from almea.data.synthetic import DemoConfig, generate_demo, write_openea
 
 DEMO_SIZE = 250
@@ -43,7 +47,9 @@ class EntityCard:
     uri: str
     name: str | None
     image: Path | None
-    attributes: list[tuple[str, str]]
+    attributes: pd.DataFrame
+    """One row per attribute triple: ``attribute``, ``value`` and, for RDF input, its ``type``
+    (``xsd:date``, ``@en``)."""
 
 
 @dataclass(frozen=True)
@@ -59,8 +65,16 @@ def _card(pair: KGPair, entity: int) -> EntityCard:
         uri=pair.entities[entity],
         name=pair.names[entity] if pair.names is not None else None,
         image=pair.image_paths[entity] if pair.image_paths is not None else None,
-        attributes=[(pair.attr_keys[pair.attr_triples[r, 1]], pair.attr_values[r]) for r in rows],
+        attributes=_attributes(pair, rows),
     )
+
+
+def _attributes(pair: KGPair, rows: np.ndarray) -> pd.DataFrame:
+    frame = pd.DataFrame({"attribute": [pair.attr_keys[pair.attr_triples[r, 1]] for r in rows],
+                          "value": [pair.attr_values[r] for r in rows]})
+    if pair.attr_types is not None:
+        frame["type"] = [compact(pair.attr_types[r]) for r in rows]
+    return frame
 
 
 def overview(folder: Path, layout: str, n_examples: int = 3, images: Path | None = None) -> DatasetOverview:

@@ -63,4 +63,4 @@ for source, target in view.examples:
                 st.image(str(card.image), width=96)
             else:
                 st.caption("no image")
-            st.dataframe(pd.DataFrame(card.attributes, columns=["attribute", "value"]), hide_index=True)
+            st.dataframe(card.attributes, hide_index=True)

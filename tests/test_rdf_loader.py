@@ -1,6 +1,7 @@
 """The rdf layout: N-Triples/Turtle (gzipped or not) read into the same pair as the other layouts."""
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 from pathlib import Path
@@ -87,6 +88,30 @@ def test_rdf_layout_maps_relations_attributes_names_and_links(rdf_dir: Path) -> 
     assert pair.names == [None, None, None, "Ay", "Bee"]
     assert pair.image_paths is None and pair.summary()["gold_links"] == 2
     assert loaded.literal_types == {"xsd:date": 2, "xsd:integer": 1, "@la": 1}
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+    assert pair.attr_types == [xsd + "date", xsd + "integer", xsd + "date", "@la"], "datatypes are kept"
+
+
+def test_datatypes_and_languages_survive_a_round_trip(rdf_dir: Path, tmp_path: Path) -> None:
+    pair = load_rdf(rdf_dir).pair
+    again = load_rdf(write_rdf(pair, tmp_path / "again")[0].parent).pair
+    assert again.attr_values == pair.attr_values and again.attr_types == pair.attr_types
+
+
+def test_the_dataset_card_shows_each_value_with_its_type(rdf_dir: Path) -> None:
+    from annotate.datasets import overview
+
+    source, target = overview(rdf_dir, "rdf").examples[1]
+    assert source.attributes.to_dict("records") == [{"attribute": "http://kg1.org/population", "value": "69121",
+                                                     "type": "xsd:integer"}]
+    assert target.attributes.to_dict("records") == [{"attribute": "http://kg2.org/motto", "value": "Ad astra",
+                                                     "type": "@la"}]
+
+
+def test_types_must_match_the_values(rdf_dir: Path) -> None:
+    pair = load_rdf(rdf_dir).pair
+    with pytest.raises(ValueError, match="attr_types has 1 entries for 4 attribute values"):
+        dataclasses.replace(pair, attr_types=["@en"])
 
 
 @pytest.mark.parametrize("name", ["kg1.nt", "kg1.nt.gz", "kg1.ttl"])

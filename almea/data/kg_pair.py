@@ -50,10 +50,16 @@ class KGPair:
     """(N,) bool: which rows of ``image_features`` are real."""
     source: Path | None = None
     """Folder the pair was loaded from, if any."""
+    attr_types: list[str] | None = None
+    """Optional RDF type of each attribute value, aligned with ``attr_values``: a datatype IRI
+    (``http://www.w3.org/2001/XMLSchema#date``) or ``@`` and a language tag (``@en``); None
+    for layouts whose values are untyped text (OpenEA, EVA, synthetic)."""
     present: np.ndarray = field(init=False)
     """(N, len(MODALITIES)) bool mask of real (not imputed) modalities."""
 
     def __post_init__(self) -> None:
+        if self.attr_types is not None and len(self.attr_types) != len(self.attr_values):
+            raise ValueError(f"attr_types has {len(self.attr_types)} entries for {len(self.attr_values)} attribute values")
         object.__setattr__(self, "present", self._compute_present())
 
     @property

@@ -31,14 +31,15 @@ order of first appearance, so every entity has a relation, an attribute, a name 
 Relations and attribute keys share one vocabulary over both KGs, as in the OpenEA loader. A
 triple repeated in a file is kept twice, as a repeated OpenEA row.
 
-Attribute values are the literal's lexical form only, datatype and language tag left out:
-the value block (:mod:`almea.features.values`) reads dates, numbers and words from the text,
-and typed literals are exactly the forms it parses (``xsd:date`` ``1960-07-01``,
-``xsd:gYear`` ``1960``, ``xsd:dateTime``, ``xsd:integer``/``decimal``/``double``). A
-``^^xsd:date`` suffix would break its date pattern, which is anchored at the end, add the same
-tokens to every literal of a type, and show in the Label page's attribute table. Datatypes
-and languages are counted in :attr:`RdfLoad.literal_types` (``python -m almea data`` prints
-them).
+Attribute values are the literal's lexical form; its datatype IRI or language tag is kept
+beside it in :attr:`KGPair.attr_types` (shown on the Dataset page, written back by
+:mod:`almea.data.rdf_export`) rather than in the text: the value block
+(:mod:`almea.features.values`) reads dates, numbers and words from the text, and typed
+literals are exactly the forms it parses (``xsd:date`` ``1960-07-01``, ``xsd:gYear``
+``1960``, ``xsd:dateTime``, ``xsd:integer``/``decimal``/``double``). A ``^^xsd:date``
+suffix would break its date pattern, which is anchored at the end, and add the same tokens
+to every literal of a type. Datatypes and languages are counted in
+:attr:`RdfLoad.literal_types` (``python -m almea data`` prints them).
 
 The links file holds ``owl:sameAs`` triples between IRIs only. sameAs is symmetric, so
 either direction is accepted and oriented KG1 -> KG2; a link naming an IRI that is an entity
@@ -103,6 +104,7 @@ def load_rdf_files(
         attr_keys=list(keys),
         attr_triples=np.concatenate([_global(first.attrs, 2, 0, (0,)), _global(second.attrs, 2, n1, (0,))]),
         attr_values=first.values + second.values,
+        attr_types=first.types + second.types,
         links=gold,
         names=_per_entity(names, n1, len(entities)),
         image_paths=_per_entity([first.images, second.images], n1, len(entities)),

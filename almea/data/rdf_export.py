@@ -7,9 +7,10 @@ strings, neither IRIs nor datatypes, so both are made here:
   string (a Freebase MID ``/m/0abc``, a DBpedia key ``birthDate``) is appended to its KG's
   base IRI. Characters an IRI may not hold (``"``, a backtick, a space, a lone ``%``) are
   percent-encoded. Two strings that would become one IRI are an error: the counts would change.
-- A literal is typed by its form: ``xsd:integer``, ``xsd:decimal``, ``xsd:double``,
-  ``xsd:date``, otherwise a plain string. The loader keeps the lexical form, so values
-  come back unchanged.
+- A literal keeps the datatype or language tag the pair holds (``KGPair.attr_types``, from an
+  RDF load); a pair without them types each literal by its form: ``xsd:integer``,
+  ``xsd:decimal``, ``xsd:double``, ``xsd:date``, otherwise a plain string. The loader keeps
+  the lexical form, so values come back unchanged.
 - Names become ``rdfs:label`` literals tagged ``name_language``; images are copied into
   ``images/`` and named by ``foaf:depiction`` ``file:`` IRIs, relative in Turtle (the folder
   may move) and absolute in N-Triples (which has no relative IRIs).
@@ -56,6 +57,13 @@ def typed_literal(value: str) -> Literal:
     """``value`` with the XSD datatype its form shows (plain string when none fits)."""
     datatype = next((t for pattern, t in _LITERAL_TYPES if pattern.fullmatch(value)), None)
     return Literal(value) if datatype is None else Literal(value, datatype=datatype)
+
+
+def kept_literal(value: str, kind: str) -> Literal:
+    """``value`` with the datatype IRI or ``@`` + language tag ``kind`` it was loaded with."""
+    if kind.startswith("@"):
+        return Literal(value, language=kind[1:])
+    return Literal(value, datatype=NamedNode(kind))
 
 
 def write_rdf(
@@ -110,7 +118,9 @@ def _kg_triples(pair: KGPair, lo: int, hi: int, entities: list[NamedNode], relat
         yield Triple(entities[h - lo], relations[r], entities[t - lo])
     for row in np.flatnonzero((pair.attr_triples[:, 0] >= lo) & (pair.attr_triples[:, 0] < hi)).tolist():
         entity, key = pair.attr_triples[row].tolist()
-        yield Triple(entities[entity - lo], keys[key], typed_literal(pair.attr_values[row]))
+        value = pair.attr_values[row]
+        literal = typed_literal(value) if pair.attr_types is None else kept_literal(value, pair.attr_types[row])
+        yield Triple(entities[entity - lo], keys[key], literal)
     label, depiction = NamedNode(RDFS_LABEL), NamedNode(FOAF_DEPICTION)
     names = pair.names or [None] * pair.n_entities
     for entity in range(lo, hi):

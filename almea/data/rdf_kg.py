@@ -37,6 +37,8 @@ class KgContent:
     """Entity, attribute key id (shared by both KGs)."""
     values: list[str] = field(default_factory=list)
     """Lexical form of each attribute literal, aligned with ``attrs``."""
+    types: list[str] = field(default_factory=list)
+    """Datatype IRI or ``@`` + language tag of each attribute literal, aligned with ``attrs``."""
     names: dict[int, tuple[tuple[int, int], str]] = field(default_factory=dict)
     """Entity -> (preference rank, name); the lowest rank seen so far."""
     images: dict[int, Path] = field(default_factory=dict)
@@ -82,7 +84,9 @@ def _add_literal(kg: KgContent, entity: int, predicate: str, literal: Literal, k
         return
     kg.attrs.append((entity, keys.setdefault(predicate, len(keys))))
     kg.values.append(literal.value)
-    kg.literal_types["@" + literal.language if literal.language else compact(literal.datatype.value)] += 1
+    kind = "@" + literal.language if literal.language else literal.datatype.value
+    kg.types.append(kind)
+    kg.literal_types[kind if literal.language else compact(kind)] += 1
 
 
 def _is_english(language: str | None) -> bool:
