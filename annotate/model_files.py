@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from annotate.alignment_output import carried_file, pseudo_file
+from annotate.entity_weights import entity_weights_file
 from annotate.standby import standby_file
 from storage import Checkpoint
 
@@ -26,12 +27,12 @@ def prunable(checkpoints: list[Checkpoint], keep_recent: int = KEEP_RECENT) -> l
 
 
 def prune_model_files(checkpoints: list[Checkpoint], keep_recent: int = KEEP_RECENT) -> list[Path]:
-    """Delete the weight, pseudo-label, standby and carried files of ``prunable`` checkpoints;
-    the paths removed."""
+    """Delete the weight, per-entity fusion weight, pseudo-label, standby and carried files of
+    ``prunable`` checkpoints; the paths removed."""
     removed = []
     for checkpoint in prunable(checkpoints, keep_recent):
         for path in (checkpoint.path, pseudo_file(checkpoint.path), standby_file(checkpoint.path),
-                     carried_file(checkpoint.path)):
+                     carried_file(checkpoint.path), entity_weights_file(checkpoint.path)):
             if path.is_file():
                 path.unlink()
                 removed.append(path)

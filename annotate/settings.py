@@ -1,11 +1,18 @@
 """A project's settings: the learner plus the annotation schedule, stored as JSON."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from almea.active import LearnerConfig, SelectionConfig
 from almea.active.self_training import SelfTrainingConfig
-from almea.model.config import TrainConfig
+from almea.model.config import FUSIONS, TrainConfig  # noqa: F401 - FUSIONS re-exported: pages import annotate only
+
+FUSION_TEXT = {
+    "global": "global (ALMEA): one weight per modality, the same for every entity",
+    "mimea": "MIMEA: per-entity weights from how far each modality's distribution lies from the graph's",
+    "mpsea": "MPSEA: per-entity weights from cross-modal attention between an entity's modalities",
+}
+"""Each fusion (``almea.model.fusion``) in the words of the Projects and Insights pages."""
 
 
 def default_learner() -> LearnerConfig:
@@ -51,6 +58,17 @@ class ProjectSettings:
             raise ValueError(f"standby_size must be >= 0 (or None: the batch size), got {self.standby_size}")
         if not 0.0 <= self.eval_ratio < 1.0:
             raise ValueError(f"eval_ratio must lie in [0, 1), got {self.eval_ratio}")
+
+    @property
+    def fusion(self) -> str:
+        """The modality fusion the project's model uses (``ModelConfig.fusion``)."""
+        return self.learner.model.fusion
+
+    def with_fusion(self, fusion: str) -> ProjectSettings:
+        """These settings with another fusion (checked by ``ModelConfig``). A project keeps its
+        fusion: a checkpoint of one fusion never loads into another."""
+        model = replace(self.learner.model, fusion=fusion)
+        return replace(self, learner=replace(self.learner, model=model))
 
     @property
     def standby_pairs(self) -> int:

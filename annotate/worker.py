@@ -35,6 +35,7 @@ from annotate.alignment_output import (
     save_pseudo_labels,
 )
 from annotate.answers import answers_frame
+from annotate.entity_weights import record_entity_weights
 from annotate.jobs import TRAIN, fail_abandoned_jobs, worker_lock
 from annotate.project_data import project_data
 from annotate.proposals import Batch, BatchInputs, propose
@@ -188,14 +189,14 @@ def train_and_propose(store: ProjectStore, job: Job) -> None:
                       pseudo=trained)
         learner.trainer.epoch_checkpoint = None
     metrics = {"labelled": len(labelled), "rejected": len(rejected), "epochs": learner.trainer.epoch,
-               "modality_weights": learner.modality_weights(), "pseudo_labels": len(trained),
-               "pseudo_threshold": pseudo_threshold}
+               "pseudo_labels": len(trained), "pseudo_threshold": pseudo_threshold}
     if len(held_out):
         store.update_job(job.id, progress=0.86, message="scoring on held-out gold links")
         metrics.update(learner.evaluate(held_out))
     version = store.model_version() + 1
     path = store.checkpoints_dir / f"model-v{version}.pt"
     learner.save(path)
+    metrics.update(record_entity_weights(path, learner))
     save_pseudo_labels(path, trained)
     store.update_job(job.id, progress=0.88, message="writing the full alignment")
     embeddings = learner.embeddings()

@@ -286,9 +286,10 @@ class ActiveLearner:
         Alternatives are the ``top`` KG2 entities by CSLS against all of KG2, and ``csls`` is
         the proposed pair's own CSLS on that same view, so the card shows one similarity (the
         pool's score is computed among free entities only and differs). With the concat
-        joint, cos(s, t) = sum_m pi_m^2 cos_m / sum_m pi_m^2, so each modality's share of the
-        pair's similarity is read off the embedding slices exactly; ``imputed`` names the
-        modalities that one side lacks, whose share comes from the VAE's imputation.
+        joint each modality's share of the pair's similarity is its block's term of the
+        cosine (``Fusion.similarity_shares``); ``shares_exact`` says whether the blocks are the
+        modalities' own (global, MIMEA) or mix them (MPSEA's attention outputs). ``imputed``
+        names the modalities that one side lacks, whose share comes from the VAE's imputation.
         ``table``: this model's score table, whose KG2 r terms are reused instead of searched
         again (the one all-pairs step here; the alternatives score the few sources densely).
         """
@@ -303,6 +304,7 @@ class ActiveLearner:
         else:
             r_targets = table.r_target
         r_sources = neighbourhood_means(sources, neighbour_index(all_targets, len(sources), search), k)
+        shares = self._modality_shares(sources, emb[pairs[:, 1]])
         records = []
         for lo, csls in csls_blocks(sources, all_targets, r_sources, r_targets):
             best = csls.topk(min(top, csls.shape[1]), dim=1)
@@ -311,18 +313,19 @@ class ActiveLearner:
                 records.append({
                     "csls": float(csls[row, target - n1]),
                     "alternatives": [{"target": n1 + i, "csls": v} for i, v in zip(ids, values)],
-                    "modalities": self._modality_shares(emb, int(source), int(target)),
+                    "modalities": shares[lo + row],
+                    "shares_exact": self.model.fusion.shares_are_exact,
                     "imputed": self._imputed(int(source), int(target)),
                 })
         return records
 
-    def _modality_shares(self, emb: torch.Tensor, source: int, target: int) -> dict[str, float]:
-        """Each modality's term of the joint cosine (concat joint only; empty otherwise)."""
-        if self.config.model.joint != "concat":
-            return {}
-        dim = self.config.model.dim
-        parts = (emb[source] * emb[target]).view(len(self.model.modalities), dim).sum(dim=1)
-        return {m: float(parts[i]) for i, m in enumerate(self.model.modalities)}
+    def _modality_shares(self, sources: torch.Tensor, targets: torch.Tensor) -> list[dict[str, float]]:
+        """Each pair's per-modality terms of its cosine, for L2-normalised joint rows (P, D)
+        (none for the sum joint)."""
+        split = self.model.fusion.similarity_shares(sources, targets)
+        if split is None:
+            return [{} for _ in range(len(sources))]
+        return [dict(zip(self.model.modalities, row)) for row in split.tolist()]
 
     def _imputed(self, source: int, target: int) -> list[str]:
         """Modalities missing on either side of the pair (imputed when the model imputes)."""
@@ -330,7 +333,15 @@ class ActiveLearner:
         return [m for m in self.model.modalities if m in present and not (present[m][source] and present[m][target])]
 
     def modality_weights(self) -> dict[str, float]:
+        """The fusion's global weights; a per-entity fusion's are the mean weights of its latest
+        evaluation-mode pass (``embeddings``, ``evaluate`` or ``entity_weights``)."""
         return self.model.modality_weights()
+
+    def entity_weights(self) -> torch.Tensor:
+        """(N, M) fusion weights of every entity in evaluation mode, columns in the model's
+        modality order, rows summing to 1."""
+        self.model.eval()
+        return self.model.entity_weights(self.inputs)
 
     def save(self, path: Path) -> None:
         self.trainer.save(path)

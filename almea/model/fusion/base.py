@@ -78,6 +78,23 @@ class Fusion(nn.Module):
         """One weight per modality for reports and the global bar plot."""
         raise NotImplementedError
 
+    @property
+    def shares_are_exact(self) -> bool:
+        """Whether block m of the concat joint is computed from modality m alone, so that
+        :meth:`similarity_shares` splits a pair's cosine into what each modality contributes."""
+        return True
+
+    def similarity_shares(self, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor | None:
+        """(P, M) each block's term of the cosine of L2-normalised joint rows ``source`` and
+        ``target`` (P, D), summing to it; None for the ``sum`` joint, which has no blocks.
+
+        With per-modality weights w, cos(s, t) = sum_m w_sm w_tm cos_m(s, t) / (|s| |t|), so
+        the terms carry the fusion's own weights of both entities.
+        """
+        if self.config.joint != "concat":
+            return None
+        return (source * target).view(len(source), len(self.modalities), -1).sum(dim=2)
+
     def losses(
         self,
         hidden: Hidden,

@@ -83,6 +83,14 @@ class MPSEAFusion(PerEntityFusion):
         out, weights = self.late(hidden)
         return weighted_join(list(out.unbind(dim=1)), weights, self.config.joint), weights
 
+    @property
+    def shares_are_exact(self) -> bool:
+        """False: block m of the late joint is the transformer's output at modality m's token,
+        which attends to every modality, so its term of a pair's cosine (still the fusion's
+        weights times the late per-modality cosine, and the terms still sum to the cosine) also
+        carries what that token drew from the other modalities."""
+        return False
+
     def losses(
         self,
         hidden: Hidden,
