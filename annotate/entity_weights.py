@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -69,31 +70,35 @@ def record_entity_weights(checkpoint_path: Path, learner: ActiveLearner) -> dict
     return {"modality_weights": learner.modality_weights()}
 
 
-def load_entity_weights(checkpoint: Checkpoint | None) -> EntityWeights | None:
+def load_entity_weights(checkpoint: Checkpoint | None, n_entities: int | None = None) -> EntityWeights | None:
     """The weights ``save_entity_weights`` kept for ``checkpoint``; None without a checkpoint
     or file (models trained before the file existed, pruned versions) or when the file is
-    unreadable (reported on stderr: the pages then show no per-entity weights)."""
+    unreadable or not of ``n_entities`` entities (reported on stderr: the pages then show no
+    per-entity weights)."""
     if checkpoint is None or not entity_weights_file(checkpoint.path).is_file():
         return None
     path = entity_weights_file(checkpoint.path)
     try:
         with np.load(path, allow_pickle=False) as data:
             weights, modalities, fusion = data["weights"], data["modalities"], str(data["fusion"])
-    except (OSError, ValueError, KeyError) as err:
-        print(f"{path}: unreadable entity weights ({err}); showing none", file=sys.stderr)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        print(f"{path}: unreadable entity weights ({type(err).__name__}: {str(err)[:200]}); showing none",
+              file=sys.stderr)
         return None
-    if weights.ndim != 2 or modalities.ndim != 1 or weights.shape[1] != len(modalities):
-        print(f"{path}: expected (n, {len(modalities)}) weights, found {weights.shape}; showing none", file=sys.stderr)
+    rows = len(weights) if n_entities is None else n_entities
+    if weights.ndim != 2 or modalities.ndim != 1 or weights.shape != (rows, len(modalities)):
+        print(f"{path}: expected ({rows}, {len(modalities)}) weights, found {weights.shape}; showing none",
+              file=sys.stderr)
         return None
     return EntityWeights(fusion, tuple(str(m) for m in modalities), weights.astype(np.float32))
 
 
-def version_weights(store: ProjectStore, version: int | None) -> EntityWeights | None:
+def version_weights(store: ProjectStore, version: int | None, n_entities: int | None = None) -> EntityWeights | None:
     """The per-entity weights of model ``version`` while its files are kept (``model_files``)."""
     checkpoint = next((c for c in store.checkpoints() if c.model_version == version), None)
-    return load_entity_weights(checkpoint)
+    return load_entity_weights(checkpoint, n_entities)
 
 
-def proposal_weights(store: ProjectStore, proposal: Proposal) -> EntityWeights | None:
+def proposal_weights(store: ProjectStore, proposal: Proposal, n_entities: int | None = None) -> EntityWeights | None:
     """The per-entity weights of the model that proposed ``proposal``."""
-    return version_weights(store, store.get_round(proposal.round_id).model_version)
+    return version_weights(store, store.get_round(proposal.round_id).model_version, n_entities)

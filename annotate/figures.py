@@ -20,11 +20,13 @@ ANSWER_COLOURS = {
     UNANSWERED: "#1f77b4", NOT_PROPOSED: "#000000",
 }
 POOL_COLOUR, LABELLED_COLOUR = "#c7c7c7", "#17becf"
+KG_COLOURS = {"KG1": "#1f77b4", "KG2": "#ff7f0e"}
 VERDICT_COLUMNS = {"accepted": "accept", "rejected": "reject", "unsure": "unsure", "conflict": "conflict"}
 
 
-def modality_weights_figure(weights: pd.DataFrame) -> go.Figure:
-    """The latest model version's global modality weights as horizontal bars."""
+def modality_weights_figure(weights: pd.DataFrame, per_entity: bool = False) -> go.Figure:
+    """The latest model version's global modality weights as horizontal bars; for a per-entity
+    fusion (``per_entity``) these are the entities' mean weights."""
     latest = weights[weights["model_version"] == weights["model_version"].max()]
     figure = go.Figure(go.Bar(
         x=latest["weight"], y=latest["modality"], orientation="h", text=[f"{w:.1%}" for w in latest["weight"]],
@@ -32,8 +34,27 @@ def modality_weights_figure(weights: pd.DataFrame) -> go.Figure:
     ))
     version = "" if latest.empty else f" (model v{latest['model_version'].iloc[0]})"
     figure.update_layout(template=TEMPLATE, height=260, title=f"Modality weights{version}",
-                         xaxis={"title": "weight π (softmax, sums to 1)", "tickformat": ".0%"},
+                         xaxis={"title": "mean weight over entities (sums to 1)" if per_entity else
+                                "weight π (softmax, sums to 1)", "tickformat": ".0%"},
                          yaxis={"autorange": "reversed"})
+    return figure
+
+
+def entity_weights_figure(spread: pd.DataFrame, version: int) -> go.Figure:
+    """How model ``version``'s per-entity fusion weights spread, one box per modality and KG
+    (``insights.weight_spread_frame``: precomputed quartiles, so no entity is sent)."""
+    figure = go.Figure()
+    for kg, rows in spread.groupby("kg", sort=True):
+        figure.add_trace(go.Box(
+            x=rows["modality"], q1=rows["q1"], median=rows["median"], q3=rows["q3"], mean=rows["mean"],
+            lowerfence=rows["lower_whisker"], upperfence=rows["upper_whisker"],
+            name=f"{kg} ({rows['entities'].iloc[0]:,})", marker={"color": KG_COLOURS.get(kg)},
+        ))
+    figure.update_layout(template=TEMPLATE, height=360, boxmode="group",
+                         title=f"Per-entity modality weights (model v{version})",
+                         xaxis={"title": "modality"},
+                         yaxis={"title": "entity's weight (its row sums to 1)", "tickformat": ".1%"},
+                         legend={"orientation": "h", "y": -0.2, "title": {"text": "entities of"}})
     return figure
 
 

@@ -44,35 +44,34 @@ def modality_weights_frame(project: AnnotationProject) -> pd.DataFrame:
 def latest_entity_weights(project: AnnotationProject) -> EntityWeights | None:
     """The newest model's per-entity fusion weights; None before the first model, or when its
     file is missing (trained before the file existed) or unreadable."""
-    return version_weights(project.store, project.store.model_version())
+    return version_weights(project.store, project.store.model_version(), project.data.pair.n_entities)
 
 
 def entity_weights_frame(project: AnnotationProject, weights: EntityWeights) -> pd.DataFrame:
-    """One row per entity: its URI, its graph (KG1 or KG2) and its weight per modality, the
+    """One row per entity: its URI, its ``kg`` (KG1 or KG2) and its weight per modality, the
     data behind the per-entity chart's CSV."""
     pair = project.data.pair
-    graph = np.where(np.arange(len(weights.weights)) < pair.n1, "KG1", "KG2")
     frame = pd.DataFrame(weights.weights, columns=list(weights.modalities))
-    frame.insert(0, "graph", graph)
-    frame.insert(0, "entity", list(pair.entities[: len(weights.weights)]))
+    frame.insert(0, "kg", np.where(np.arange(pair.n_entities) < pair.n1, "KG1", "KG2"))
+    frame.insert(0, "entity", pair.entities)
     return frame
 
 
 def weight_spread_frame(entities: pd.DataFrame, modalities: tuple[str, ...]) -> pd.DataFrame:
-    """Per (graph, modality): quartiles, Tukey whiskers (the furthest weights within 1.5 IQR of
+    """Per (kg, modality): quartiles, Tukey whiskers (the furthest weights within 1.5 IQR of
     the box) and the mean of ``entity_weights_frame``'s weights. The box plot draws these, so
     the browser gets eight numbers per box instead of one per entity."""
     rows = []
-    for graph, group in entities.groupby("graph", sort=True):
+    for kg, group in entities.groupby("kg", sort=True):
         for modality in modalities:
             values = group[modality].to_numpy(np.float64)
             q1, median, q3 = np.quantile(values, [0.25, 0.5, 0.75])
             reach = 1.5 * (q3 - q1)
             inside = values[(values >= q1 - reach) & (values <= q3 + reach)]
-            rows.append({"graph": graph, "modality": modality, "entities": len(values), "mean": values.mean(),
+            rows.append({"kg": kg, "modality": modality, "entities": len(values), "mean": values.mean(),
                          "lower_whisker": inside.min(), "q1": q1, "median": median, "q3": q3,
                          "upper_whisker": inside.max()})
-    columns = ["graph", "modality", "entities", "mean", "lower_whisker", "q1", "median", "q3", "upper_whisker"]
+    columns = ["kg", "modality", "entities", "mean", "lower_whisker", "q1", "median", "q3", "upper_whisker"]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -130,6 +130,13 @@ class PairView:
     shared_aligned_neighbours: int
     evidence: dict = field(default_factory=dict)
 
+    @property
+    def shares_exact(self) -> bool:
+        """Whether the evidence's modality shares are each modality's own term of the cosine
+        (``Fusion.shares_are_exact``). Records written before the flag existed came from the
+        global fusion, whose shares are exact."""
+        return bool(self.evidence.get("shares_exact", True))
+
 
 def _align_attributes(left: list[tuple[str, str]], right: list[tuple[str, str]]) -> list[AttributeRow]:
     """Matching values first (whatever their keys), then equal key names, then the rest."""

@@ -10,6 +10,7 @@ from plotly.graph_objects import Figure
 
 from annotate import figures, insights
 from annotate.service import AnnotationProject, list_projects
+from annotate.settings import FUSION_TEXT
 from pages.project_picker import chosen_project
 from pages.routing import ensure_router
 
@@ -37,15 +38,39 @@ def show_chart(figure: Figure, data: pd.DataFrame, name: str) -> None:
     downloads(figure, data, name)
 
 
+def entity_spread(project: AnnotationProject) -> None:
+    """The box plot of the newest model's per-entity weights (per-entity fusions only)."""
+    version, weights = project.store.model_version(), insights.latest_entity_weights(project)
+    if weights is None:
+        st.info(f"No per-entity weights of model v{version} to plot: its weights file is missing (models trained "
+                "before it existed) or unreadable; the next model writes one.")
+        return
+    if not weights.per_entity:
+        st.info(f"Every entity of model v{version} has the same weights: the bars above are the whole story.")
+        return
+    entities = insights.entity_weights_frame(project, weights)
+    spread = insights.weight_spread_frame(entities, weights.modalities)
+    show_chart(figures.entity_weights_figure(spread, version), entities, "entity-weights")
+
+
 def modality_section(project: AnnotationProject) -> None:
     weights = insights.modality_weights_frame(project)
     if weights.empty:
         st.info("No model yet: the weights appear once the first model is trained.")
         return
-    st.caption("Global fusion weights π = softmax(w), one per modality (the same for every entity). "
-               "Per-pair contributions are on the Label page.")
+    fusion = project.settings.fusion
+    if fusion == "global":
+        st.caption(f"Fusion: {FUSION_TEXT[fusion]}. The weights π = softmax(w) are the same for every entity, so "
+                   "the bars say it all and there is no per-entity spread to plot. Per-pair contributions are on "
+                   "the Label page.")
+    else:
+        st.caption(f"Fusion: {FUSION_TEXT[fusion]}. The bars are the mean weights over all entities; the box plot "
+                   "shows how the entities' own weights spread (whiskers: the furthest within 1.5 IQR). Each "
+                   "pair's weights and contributions are on the Label page.")
     latest = weights[weights["model_version"] == weights["model_version"].max()]
-    show_chart(figures.modality_weights_figure(weights), latest, "modality-weights")
+    show_chart(figures.modality_weights_figure(weights, per_entity=fusion != "global"), latest, "modality-weights")
+    if fusion != "global":
+        entity_spread(project)
     show_chart(figures.modality_history_figure(weights), weights, "modality-history")
 
 

@@ -11,6 +11,7 @@ import time
 import pandas as pd
 import streamlit as st
 
+from annotate.entity_weights import proposal_weights
 from annotate.insights import stopping_text
 from annotate.pair_view import AttributeRow, EntitySide
 from annotate.service import (
@@ -249,16 +250,37 @@ def show_evidence(project: AnnotationProject, card: PairCard) -> None:
         st.dataframe(pd.DataFrame(rows, columns=["KG2 entity", "CSLS", "proposed"]), hide_index=True,
                      column_config={"CSLS": st.column_config.NumberColumn(format="%.3f")})
     with modalities:
-        st.caption("Contribution of each modality to the similarity")
+        exact = card.view.shares_exact
+        st.caption("Contribution of each modality to the similarity" if exact else
+                   "Approximate contribution of each modality to the similarity")
         shares = evidence.get("modalities", {})
         imputed = evidence.get("imputed", [])
         if shares:
             frame = pd.DataFrame({"modality": [f"{m} (imputed)" if m in imputed else m for m in shares],
                                   "contribution": list(shares.values())})
             st.vega_lite_chart(frame, MODALITY_CHART, height=180)
+        if shares and not exact:
+            st.caption("Approximate: this fusion mixes the modalities before joining them (MPSEA's cross-modal "
+                       "attention), so each bar also carries what its modality drew from the others. The bars "
+                       "still add up to the cosine.")
         if imputed:
             st.caption(f"Imputed: {', '.join(imputed)} is missing on one side of the pair, so its share comes "
                        "from the VAE's estimate of it, not from data.")
+        show_pair_weights(project, card)
+
+
+def show_pair_weights(project: AnnotationProject, card: PairCard) -> None:
+    """The source's and target's fusion weight per modality in the model that proposed the
+    pair; nothing once that model's files are pruned or for models trained before they existed."""
+    proposal = card.proposal
+    weights = proposal_weights(project.store, proposal, project.data.pair.n_entities)
+    if weights is None:
+        return
+    same = "" if weights.per_entity else " (the same for every entity)"
+    st.caption(f"Fusion weight of each modality{same}")
+    percent = st.column_config.NumberColumn(format="percent")
+    st.dataframe(weights.pair(proposal.source_id, proposal.target_id), hide_index=True,
+                 column_config={"KG1 source": percent, "KG2 target": percent})
 
 
 def show_pair(project: AnnotationProject, annotator: str, card: PairCard) -> None:

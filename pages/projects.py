@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from annotate.datasets import demo_dataset
-from annotate.settings import ProjectSettings
+from annotate.settings import FUSION_TEXT, FUSIONS, ProjectSettings
 from pages.project_picker import remember, remembered
 from annotate.service import (
     LAYOUTS,
@@ -59,6 +59,7 @@ def overview_row(name: str) -> dict:
         "project": name,
         "dataset": f"{Path(project.dataset['folder']).name} ({project.dataset['layout']})",
         "strategy": project.settings.learner.selection.strategy,
+        "fusion": project.settings.fusion,
         "round": "—" if progress.round is None else str(progress.round.id),
         "answered": "—" if counts is None else f"{counts.answered}/{counts.total}",
         "labels": progress.labels,
@@ -73,6 +74,9 @@ def create_form() -> None:
         source = st.radio("Dataset", [DEMO, "folder"], horizontal=True)
         folder = dataset_input()
         layout = st.selectbox("Layout", LAYOUTS)
+        fusion = st.selectbox("Modality fusion", FUSIONS, index=FUSIONS.index(DEFAULTS.fusion),
+                              format_func=FUSION_TEXT.get,
+                              help="Fixed for the project: a model of one fusion never loads into another.")
         strategy_col, batch_col, warm_col, round_col = st.columns(4)
         strategy = strategy_col.selectbox("Strategy", STRATEGY_NAMES,
                                           index=STRATEGY_NAMES.index(DEFAULTS.learner.selection.strategy))
@@ -96,7 +100,7 @@ def create_form() -> None:
         except ValueError as err:
             st.error(f"The project was not created: {err}.")
             return
-    settings = project_settings(strategy, int(batch_size), int(warm_epochs), int(round_epochs))
+    settings = project_settings(strategy, int(batch_size), int(warm_epochs), int(round_epochs)).with_fusion(fusion)
     with tempfile.TemporaryDirectory() as scratch:
         seeds = None
         if upload is not None:
@@ -174,7 +178,7 @@ def manage(name: str) -> None:
     project = AnnotationProject.open(name)
     try:
         progress = project.progress()
-        st.caption(f"Folder: {project.folder}")
+        st.caption(f"Folder: {project.folder} · Fusion: {FUSION_TEXT[project.settings.fusion]}")
         alignment_downloads(project, name)
         oracle_controls(project, progress, name)
         st.markdown("**Answers**")

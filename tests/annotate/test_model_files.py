@@ -1,4 +1,5 @@
-"""Model files: the base and the newest two versions stay on disk, every version's record stays."""
+"""Model files (weights, per-entity fusion weights, pseudo-labels): the base and the newest two
+versions stay on disk, every version's record stays."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from annotate.alignment_output import pseudo_file
+from annotate.entity_weights import entity_weights_file, version_weights
 from annotate.model_files import prunable
 from tests.annotate.test_alignment_product import SELF_TRAINING, new_project, next_model
 
@@ -19,6 +21,8 @@ def test_old_model_files_go_while_their_versions_stay_on_record(home: Path) -> N
     assert [c.path.is_file() for c in checkpoints] == [True, False, True, True]
     assert checkpoints[1].metrics["pseudo_labels"] > 0 and not pseudo_file(checkpoints[1].path).exists()
     assert [pseudo_file(c.path).is_file() for c in checkpoints[2:]] == [c.metrics["pseudo_labels"] > 0 for c in checkpoints[2:]]
+    assert [entity_weights_file(c.path).is_file() for c in checkpoints] == [True, False, True, True]
+    assert version_weights(project.store, 2) is None and version_weights(project.store, 4) is not None
     assert all("l2r" in c.metrics for c in checkpoints)                   # the learning curve keeps every point
     assert sorted(p.name for p in project.store.checkpoints_dir.glob("*.pt")) == [
         "model-v1.pt", "model-v3.pt", "model-v4.pt"]

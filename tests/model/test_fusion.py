@@ -54,6 +54,20 @@ def test_weights_sum_to_one_per_entity(name: str, inputs: AlignmentInputs) -> No
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_similarity_shares_add_up_to_the_cosine(name: str, inputs: AlignmentInputs) -> None:
+    seed_everything(0)
+    model = ALMEA(CONFIGS[name], inputs).eval()
+    joint = F.normalize(model.embed(inputs), dim=1)
+    source, target = joint[:10], joint[-10:]
+    shares = model.fusion.similarity_shares(source, target)
+    assert shares.shape == (10, len(model.modalities))
+    assert torch.allclose(shares.sum(dim=1), (source * target).sum(dim=1), atol=1e-5)
+    assert model.fusion.shares_are_exact == (CONFIGS[name].fusion != "mpsea")     # MPSEA's blocks mix modalities
+    summed = ALMEA(replace(CONFIGS[name], joint="sum"), inputs)
+    assert summed.fusion.similarity_shares(source[:, : SMALL.dim], target[:, : SMALL.dim]) is None
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_losses_are_finite_and_every_parameter_gets_a_gradient(name: str, inputs, demo_pair) -> None:
     seed_everything(0)
     model = ALMEA(CONFIGS[name], inputs)

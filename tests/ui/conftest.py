@@ -1,5 +1,6 @@
-"""A tiny trained project named "demo", built once per session and copied per test, and a
-project "nogold" on the same pair without its gold links (``ent_links``), seeded from a TSV.
+"""A tiny trained project named "demo", built once per session and copied per test, a
+project "nogold" on the same pair without its gold links (``ent_links``), seeded from a TSV,
+and a project "fused" on it with the MPSEA fusion (per-entity modality weights).
 
 Image files stay in the dataset (the pages show them) but are not encoded into features:
 EfficientNet on a shared CPU would cost most of the UI tests' time budget.
@@ -33,19 +34,23 @@ TINY = ProjectSettings(
 SELF_TRAINING = replace(TINY, learner=replace(TINY.learner, self_training=SelfTrainingConfig(enabled=True,
                                                                                            min_answers=4)))
 """The tiny settings with self-training, calibrated once a batch is answered."""
+FUSED = "fused"
+MPSEA = replace(TINY, learner=replace(TINY.learner, model=replace(TINY.learner.model, mpsea_heads=4))).with_fusion(
+    "mpsea")
+"""The tiny settings with MPSEA, whose attention heads must divide the 32 dimensions."""
 NO_GOLD = "nogold"
 NO_GOLD_SEEDS = 30
 """Links of the no-gold project's seed TSV: its only verified links before anyone answers."""
 
 
-def build_trained_home(home: Path) -> Path:
-    """``home`` with project "demo" on a 120-entity demo pair, its first round (6 pairs) open."""
+def build_trained_home(home: Path, name: str = PROJECT, settings: ProjectSettings = TINY) -> Path:
+    """``home`` with project ``name`` on a 120-entity demo pair, its first round (6 pairs) open."""
     folder = demo_dataset(home, size=120)
-    project = create_project(PROJECT, {"folder": str(folder), "layout": "images"}, TINY, gold_seed_ratio=0.3,
+    project = create_project(name, {"folder": str(folder), "layout": "images"}, settings, gold_seed_ratio=0.3,
                              home=home, start=False)
     project.store.create_job("train", {"round_id": None})
     project.close()
-    run_jobs(projects_dir(home) / PROJECT)
+    run_jobs(projects_dir(home) / name)
     return home
 
 
@@ -56,6 +61,19 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     patch.setenv("ALMEA_CACHE_DIR", str(tmp_path_factory.mktemp("ui-cache")))
     yield build_trained_home(tmp_path_factory.mktemp("ui-home"))
     patch.undo()
+
+
+@pytest.fixture(scope="session")
+def fused_trained_home(trained_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home folder with only project "fused" (``MPSEA``), built once per session; after
+    ``trained_home``, whose cache holds the pair's features."""
+    return build_trained_home(tmp_path_factory.mktemp("ui-fused-home"), FUSED, MPSEA)
+
+
+@pytest.fixture
+def fused_project(fused_trained_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AnnotationProject]:
+    """Project "fused" in a private copy of its home (``private_home``)."""
+    yield from opened(FUSED, private_home(fused_trained_home, tmp_path / "fused-home", monkeypatch))
 
 
 def private_home(source: Path, copy: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

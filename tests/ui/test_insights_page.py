@@ -1,5 +1,5 @@
-"""AppTest: the insights page draws the project's modality weights, learning curve, selection
-map and selection quality from the store, offers every chart's downloads, and a click on a
+"""AppTest: the insights page draws the project's modality weights (and, for a per-entity fusion,
+their spread over the entities), learning curve, selection map and selection quality from the store, offers every chart's downloads, and a click on a
 proposed pair opens it in the labeller."""
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ import numpy as np
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
-from annotate.insights import stopping_text
+from annotate.insights import latest_entity_weights, stopping_text
 from annotate.service import AnnotationProject
+from annotate.settings import FUSION_TEXT
 from tests.annotate.test_alignment_product import new_project, next_model
 from tests.ui.apptest import ROOT, open_page
-from tests.ui.conftest import SELF_TRAINING
+from tests.ui.conftest import FUSED, SELF_TRAINING
 
 
 def decoded(spec: object) -> object:
@@ -54,6 +55,30 @@ def test_modality_weights_and_learning_curve(project: AnnotationProject) -> None
     l2r = next(t for t in chart(app, "Learning curve")["data"] if t["name"] == "l2r")
     metrics = project.store.latest_checkpoint().metrics
     assert l2r["x"] == [metrics["labelled"]] and l2r["y"] == [metrics["l2r"]["hits@1"]] and l2r["text"] == ["v1"]
+    labels = [b.label for b in app.get("download_button")]
+    assert labels.count("Chart (HTML)") == labels.count("Data (CSV)") == len(charts(app))
+
+
+def test_the_global_fusion_says_every_entity_weighs_the_same(project: AnnotationProject) -> None:
+    app = open_page("insights")
+    [caption] = [c.value for c in app.caption if c.value.startswith("Fusion:")]
+    assert FUSION_TEXT["global"] in caption and "same for every entity" in caption and "no per-entity spread" in caption
+    assert not [c for c in charts(app) if "Per-entity" in json.dumps(c["layout"].get("title", {}))]
+    assert "softmax" in chart(app, "Modality weights")["layout"]["xaxis"]["title"]["text"]
+
+
+def test_a_per_entity_fusion_plots_how_the_entities_weights_spread(fused_project: AnnotationProject) -> None:
+    app = page_of(FUSED)
+    [caption] = [c.value for c in app.caption if c.value.startswith("Fusion:")]
+    assert FUSION_TEXT["mpsea"] in caption and "box plot" in caption
+    assert "mean weight" in chart(app, "Modality weights (model v1)")["layout"]["xaxis"]["title"]["text"]
+    weights, pair = latest_entity_weights(fused_project), fused_project.data.pair
+    boxes = chart(app, "Per-entity modality weights (model v1)")["data"]
+    assert [b["name"] for b in boxes] == [f"KG1 ({pair.n1})", f"KG2 ({pair.n2})"]
+    for box, rows in zip(boxes, (weights.weights[: pair.n1], weights.weights[pair.n1 :])):
+        assert box["type"] == "box" and box["x"] == list(weights.modalities)
+        np.testing.assert_allclose(box["median"], np.median(rows.astype(np.float64), axis=0), rtol=1e-6)
+        assert (np.array(box["lowerfence"]) <= np.array(box["q1"])).all() and "y" not in box   # no entity sent
     labels = [b.label for b in app.get("download_button")]
     assert labels.count("Chart (HTML)") == labels.count("Data (CSV)") == len(charts(app))
 

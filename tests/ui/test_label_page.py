@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from annotate.entity_weights import proposal_weights
 from annotate.insights import stopping_text
 from annotate.service import AnnotationProject, StoppingSignal
 from annotate.worker import run_jobs
@@ -69,6 +71,35 @@ def test_shows_the_first_pair_with_its_evidence(project: AnnotationProject) -> N
     if proposal.target_id in listed:
         assert listed[proposal.target_id] == pytest.approx(proposal.evidence["csls"], abs=1e-6)
     assert any("Why selected" in m.value and "ds3" in m.value for m in app.markdown)
+
+
+def pair_weights(app: AppTest, project: AnnotationProject) -> None:
+    """The card's weights table is the weights file's row of each side of the first pair."""
+    proposal = project.store.proposals(project.store.current_round().id)[0]
+    expected = proposal_weights(project.store, proposal, project.data.pair.n_entities).pair(
+        proposal.source_id, proposal.target_id)
+    tables = {tuple(d.value.columns): d.value for d in app.dataframe}
+    pd.testing.assert_frame_equal(tables[("modality", "KG1 source", "KG2 target")], expected)
+
+
+def test_the_card_shows_the_pairs_fusion_weights_and_exact_shares(project: AnnotationProject) -> None:
+    app = open_label_page()
+    pair_weights(app, project)
+    captions = [c.value for c in app.caption]
+    assert "Fusion weight of each modality (the same for every entity)" in captions
+    assert "Contribution of each modality to the similarity" in captions
+    assert not any("pproximate" in c for c in captions)
+
+
+def test_with_mpsea_the_card_shows_each_sides_weights_and_approximate_shares(
+    fused_project: AnnotationProject,
+) -> None:
+    app = open_label_page(project="fused")
+    pair_weights(app, fused_project)
+    captions = [c.value for c in app.caption]
+    assert "Fusion weight of each modality" in captions
+    assert "Approximate contribution of each modality to the similarity" in captions
+    assert any(c.startswith("Approximate: this fusion mixes the modalities") for c in captions)
 
 
 def test_accept_records_the_decision_and_shows_the_next_pair(project: AnnotationProject) -> None:

@@ -10,7 +10,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from annotate.service import AnnotationProject, create_project, list_projects
-from annotate.settings import ProjectSettings
+from annotate.settings import FUSION_TEXT, FUSIONS, ProjectSettings
 from tests.ui.apptest import open_page, widget
 from tests.ui.conftest import TINY, no_gold_dataset
 
@@ -39,6 +39,19 @@ def test_lists_projects_and_creates_one(home: Path) -> None:
     assert len(created.store.seed_labels()) > 0
     assert [j.status for j in created.store.jobs()] == ["queued"]
     created.close()
+
+
+def test_a_project_is_created_with_the_chosen_fusion(home: Path) -> None:
+    app = open_page("projects")
+    widget(app.selectbox, "Modality fusion").set_value("mpsea")
+    submit(app, "fused", home / "demo-120", gold_ratio=0.2)
+    created = AnnotationProject.open("fused")
+    assert created.settings.fusion == "mpsea" and created.settings.learner.model.mpsea_heads == 5
+    created.close()
+    table = app.dataframe[0].value.set_index("project")
+    assert (table.loc["demo", "fusion"], table.loc["fused", "fusion"]) == ("global", "mpsea")
+    widget(app.selectbox, "Manage project").set_value("fused").run()
+    assert any(c.value.endswith(f"Fusion: {FUSION_TEXT['mpsea']}") for c in app.caption)
 
 
 def test_a_bad_seed_file_is_reported_and_creates_nothing(home: Path) -> None:
@@ -160,3 +173,5 @@ def test_the_form_starts_from_the_service_defaults(home: Path) -> None:
     assert widget(app.number_input, "Warm-up epochs").value == defaults.warm_epochs
     assert widget(app.number_input, "Epochs per round").value == defaults.round_epochs
     assert widget(app.selectbox, "Strategy").value == defaults.learner.selection.strategy
+    fusion = widget(app.selectbox, "Modality fusion")
+    assert fusion.value == defaults.fusion == "global" and fusion.options == [FUSION_TEXT[f] for f in FUSIONS]
