@@ -61,3 +61,32 @@ def test_info_nce_without_same_kg_negatives_by_hand() -> None:
     forward = (ce([2.0, 1.2], 0) + ce([0.0, 1.6], 1)) / 2
     backward = (ce([2.0, 0.0], 0) + ce([1.2, 1.6], 1)) / 2
     assert math.isclose(float(info_nce_from(sims, 0.5)), 0.5 * (forward + backward), rel_tol=1e-6)
+
+
+def _concatenated_cross_entropy(sims: BatchSimilarities, temperature: float, weights: torch.Tensor,
+                                inner_weight: float) -> torch.Tensor:
+    """The loss as one cross-entropy over all logits of a row, the textbook form."""
+    b = sims.cross.shape[0]
+    eye = torch.eye(b, dtype=torch.bool)
+
+    def direction(cross, same, extra):
+        same = same.masked_fill(eye, float("-inf")) / temperature + math.log(inner_weight)
+        logits = torch.cat([cross / temperature, same, *([] if extra is None else [extra / temperature])], dim=1)
+        terms = torch.nn.functional.cross_entropy(logits, torch.arange(b), reduction="none")
+        return (terms * weights).sum() / weights.sum()
+
+    return 0.5 * (direction(sims.cross, sims.same_source, sims.extra) + direction(sims.cross.t(), sims.same_target, None))
+
+
+def test_blockwise_info_nce_equals_one_cross_entropy_over_all_logits() -> None:
+    generator = torch.Generator().manual_seed(0)
+    source, target, negatives = (torch.randn(n, 8, generator=generator) for n in (6, 6, 3))
+    weights = torch.rand(6, generator=generator) + 0.1
+    for inner_weight in (1.0, 0.3):
+        sims = BatchSimilarities.of(source.requires_grad_(), target, negatives)
+        ours = info_nce_from(sims, 0.1, weights, inner_weight)
+        reference = _concatenated_cross_entropy(sims, 0.1, weights, inner_weight)
+        assert torch.allclose(ours, reference, atol=1e-6)
+        grad_ours, = torch.autograd.grad(ours, source, retain_graph=True)
+        grad_reference, = torch.autograd.grad(reference, source)
+        assert torch.allclose(grad_ours, grad_reference, atol=1e-6)
