@@ -5,7 +5,8 @@ from dataclasses import asdict, dataclass, field, replace
 
 from almea.active import LearnerConfig, SelectionConfig
 from almea.active.self_training import SelfTrainingConfig
-from almea.model.config import FUSIONS, TrainConfig  # noqa: F401 - FUSIONS re-exported: pages import annotate only
+# FUSIONS and MISSING_STRATEGIES re-exported: pages import annotate only.
+from almea.model.config import FUSIONS, MISSING_STRATEGIES, TrainConfig  # noqa: F401
 
 FUSION_TEXT = {
     "global": "global (ALMEA): one weight per modality, the same for every entity",
@@ -13,6 +14,15 @@ FUSION_TEXT = {
     "mpsea": "MPSEA: per-entity weights from cross-modal attention between an entity's modalities",
 }
 """Each fusion (``almea.model.fusion``) in the words of the Projects and Insights pages."""
+
+_MISSING_PARTS = {
+    "zero": "none: a missing modality stays empty",
+    "vae": "ALMEA's VAE imputes it from the entity's other modalities",
+    "rmmea": "rMMEA trains the model to rank alike without it or with a wrong one",
+    "maco": "MACO generates it from the entity's place in the graph",
+}
+MISSING_TEXT = {name: "; ".join(_MISSING_PARTS[part] for part in name.split("+")) for name in MISSING_STRATEGIES}
+"""Each missing-modality strategy (``almea.model.missing``) in the words of the Projects page."""
 
 
 def default_learner() -> LearnerConfig:
@@ -68,6 +78,17 @@ class ProjectSettings:
         """These settings with another fusion (checked by ``ModelConfig``). A project keeps its
         fusion: a checkpoint of one fusion never loads into another."""
         model = replace(self.learner.model, fusion=fusion)
+        return replace(self, learner=replace(self.learner, model=model))
+
+    @property
+    def missing(self) -> str:
+        """The missing-modality strategy of the project's model (``ModelConfig.missing``)."""
+        return self.learner.model.missing
+
+    def with_missing(self, missing: str) -> ProjectSettings:
+        """These settings with another missing-modality strategy (checked by ``ModelConfig``);
+        fixed for a project like the fusion, for the same reason."""
+        model = replace(self.learner.model, missing=missing)
         return replace(self, learner=replace(self.learner, model=model))
 
     @property

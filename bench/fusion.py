@@ -15,10 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
+
+from bench.train_runs import metric_cells, summarise, train_run
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -44,29 +44,14 @@ VARIANTS = {
 def run_one(args: argparse.Namespace, dataset: str, ratio: float, seed: int, variant: str) -> dict:
     """One training run's result JSON, trained now unless it is already on disk."""
     out = args.out / f"{dataset}-{variant}-r{ratio}-s{seed}-e{args.epochs}.json"
-    if not out.exists():
-        data, _ = DATASETS[dataset]
-        command = [
-            sys.executable, "-m", "almea", "train", *data, "--seed-ratio", str(ratio), "--seed", str(seed),
-            "--epochs", str(args.epochs), "--eval-every", "0", "--device", args.device, "--quiet",
-            "--out", str(out), *VARIANTS[variant],
-        ]
-        subprocess.run(command, check=True)
-    return json.loads(out.read_text())
+    return train_run(out, DATASETS[dataset][0], ratio, seed, args.epochs, args.device, VARIANTS[variant])
 
 
-def mean_std(values: list[float]) -> tuple[float, float]:
-    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
-
-
-def summarise(runs: list[dict]) -> dict:
-    """Mean and std over seeds of the l2r metrics, median s/epoch, max peak memory, weight spread."""
-    row = {f"{k}": mean_std([r["final"]["l2r"][k] for r in runs]) for k in ("hits@1", "hits@10", "mrr")}
-    row["seconds_per_epoch"] = statistics.median(r["seconds_per_epoch"] for r in runs)
-    row["peak_memory_mb"] = max(r["peak_memory_mb"] for r in runs)
+def summarise_fusion(runs: list[dict]) -> dict:
+    """``summarise`` plus the mean spread of the per-entity weights per modality."""
+    row = summarise(runs)
     row["weight_std"] = {m: statistics.mean(r["entity_weights"][m]["std"] for r in runs)
                          for m in runs[0].get("entity_weights", {})}
-    row["seeds"] = len(runs)
     return row
 
 
@@ -128,9 +113,9 @@ def main() -> None:
     for dataset in args.datasets:
         for ratio in args.ratios or DATASETS[dataset][1]:
             for variant in args.variants:
-                row = summarise([run_one(args, dataset, ratio, seed, variant) for seed in args.seeds])
+                row = summarise_fusion([run_one(args, dataset, ratio, seed, variant) for seed in args.seeds])
                 summary[f"{dataset}/{ratio}/{variant}"] = row
-                metrics = " | ".join(f"{row[k][0]:.4f} ± {row[k][1]:.4f}" for k in ("hits@1", "hits@10", "mrr"))
+                metrics = metric_cells(row)
                 spread = ", ".join(f"{m} {s:.3f}" for m, s in row["weight_std"].items())
                 print(f"| {dataset} | {ratio:.0%} | {variant} | {metrics} | {row['seconds_per_epoch']:.2f} | "
                       f"{row['peak_memory_mb']:.0f} | {spread} |", flush=True)

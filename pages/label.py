@@ -255,8 +255,9 @@ def show_evidence(project: AnnotationProject, card: PairCard) -> None:
                    "Approximate contribution of each modality to the similarity")
         shares = evidence.get("modalities", {})
         imputed = evidence.get("imputed", [])
+        completion = card.view.completion
         if shares:
-            frame = pd.DataFrame({"modality": [f"{m} (imputed)" if m in imputed else m for m in shares],
+            frame = pd.DataFrame({"modality": [f"{m} ({completion[m]})" if m in imputed else m for m in shares],
                                   "contribution": list(shares.values())})
             st.vega_lite_chart(frame, MODALITY_CHART, height=180)
         if shares and not exact:
@@ -264,8 +265,9 @@ def show_evidence(project: AnnotationProject, card: PairCard) -> None:
                        "attention), so each bar also carries what its modality drew from the others. The bars "
                        "still add up to the cosine.")
         if imputed:
-            st.caption(f"Imputed: {', '.join(imputed)} is missing on one side of the pair, so its share comes "
-                       "from the VAE's estimate of it, not from data.")
+            how = "; ".join(f"{m} {completion[m]}" for m in imputed)
+            st.caption(f"Imputed: {', '.join(imputed)} is missing on one side of the pair, so its share does not "
+                       f"come from data ({how}).")
         show_pair_weights(project, card)
 
 

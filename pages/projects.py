@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from annotate.datasets import demo_dataset
-from annotate.settings import FUSION_TEXT, FUSIONS, ProjectSettings
+from annotate.settings import FUSION_TEXT, FUSIONS, MISSING_STRATEGIES, MISSING_TEXT, ProjectSettings
 from pages.project_picker import remember, remembered
 from annotate.service import (
     LAYOUTS,
@@ -60,6 +60,7 @@ def overview_row(name: str) -> dict:
         "dataset": f"{Path(project.dataset['folder']).name} ({project.dataset['layout']})",
         "strategy": project.settings.learner.selection.strategy,
         "fusion": project.settings.fusion,
+        "missing": project.settings.missing,
         "round": "—" if progress.round is None else str(progress.round.id),
         "answered": "—" if counts is None else f"{counts.answered}/{counts.total}",
         "labels": progress.labels,
@@ -74,9 +75,14 @@ def create_form() -> None:
         source = st.radio("Dataset", [DEMO, "folder"], horizontal=True)
         folder = dataset_input()
         layout = st.selectbox("Layout", LAYOUTS)
-        fusion = st.selectbox("Modality fusion", FUSIONS, index=FUSIONS.index(DEFAULTS.fusion),
-                              format_func=FUSION_TEXT.get,
-                              help="Fixed for the project: a model of one fusion never loads into another.")
+        fusion_col, missing_col = st.columns(2)
+        fusion = fusion_col.selectbox("Modality fusion", FUSIONS, index=FUSIONS.index(DEFAULTS.fusion),
+                                      format_func=FUSION_TEXT.get,
+                                      help="Fixed for the project: a model of one fusion never loads into another.")
+        missing = missing_col.selectbox("Missing modalities", MISSING_STRATEGIES,
+                                        index=MISSING_STRATEGIES.index(DEFAULTS.missing), format_func=MISSING_TEXT.get,
+                                        help="What the model does for an entity without an image (or attributes, "
+                                             "...). Fixed for the project, like the fusion.")
         strategy_col, batch_col, warm_col, round_col = st.columns(4)
         strategy = strategy_col.selectbox("Strategy", STRATEGY_NAMES,
                                           index=STRATEGY_NAMES.index(DEFAULTS.learner.selection.strategy))
@@ -100,7 +106,8 @@ def create_form() -> None:
         except ValueError as err:
             st.error(f"The project was not created: {err}.")
             return
-    settings = project_settings(strategy, int(batch_size), int(warm_epochs), int(round_epochs)).with_fusion(fusion)
+    settings = project_settings(strategy, int(batch_size), int(warm_epochs), int(round_epochs))
+    settings = settings.with_fusion(fusion).with_missing(missing)
     with tempfile.TemporaryDirectory() as scratch:
         seeds = None
         if upload is not None:
@@ -178,7 +185,8 @@ def manage(name: str) -> None:
     project = AnnotationProject.open(name)
     try:
         progress = project.progress()
-        st.caption(f"Folder: {project.folder} · Fusion: {FUSION_TEXT[project.settings.fusion]}")
+        st.caption(f"Folder: {project.folder} · Missing modalities: {MISSING_TEXT[project.settings.missing]} · "
+                   f"Fusion: {FUSION_TEXT[project.settings.fusion]}")
         alignment_downloads(project, name)
         oracle_controls(project, progress, name)
         st.markdown("**Answers**")

@@ -113,6 +113,19 @@ def test_missing_images_follow_the_rates_per_view(tmp_path):
         assert {p.name for p in files} == {p.name for p in pair.image_paths if p is not None}
 
 
+def test_swapped_images_show_another_entitys_picture_for_the_share_asked(tmp_path):
+    clean = generate_demo(DemoConfig(n_entities=300), tmp_path / "clean")
+    noisy = generate_demo(DemoConfig(n_entities=300, swapped_images=0.2), tmp_path / "noisy")
+    assert noisy.entities == clean.entities and np.array_equal(noisy.links, clean.links)
+    for lo, hi in ((0, clean.n1), (clean.n1, clean.n_entities)):
+        before, after = clean.image_paths[lo:hi], noisy.image_paths[lo:hi]
+        assert [p is None for p in before] == [p is None for p in after]       # missing pictures stay missing
+        pictured = [(b.name, a.name) for b, a in zip(before, after) if b is not None]
+        swapped = [(b, a) for b, a in pictured if b != a]
+        assert len(swapped) == round(0.2 * len(pictured))
+        assert sorted(b for b, _ in swapped) == sorted(a for _, a in swapped)  # passed round within the view
+
+
 def test_relation_and_key_vocabularies_are_disjoint_between_views(demo):
     kg1_rel = demo.rel_triples[demo.rel_triples[:, 0] < demo.n1, 1]
     kg2_rel = demo.rel_triples[demo.rel_triples[:, 0] >= demo.n1, 1]

@@ -289,7 +289,8 @@ class ActiveLearner:
         joint each modality's share of the pair's similarity is its block's term of the
         cosine (``Fusion.similarity_shares``); ``shares_exact`` says whether the blocks are the
         modalities' own (global, MIMEA) or mix them (MPSEA's attention outputs). ``imputed``
-        names the modalities that one side lacks, whose share comes from the VAE's imputation.
+        names the modalities that one side lacks; ``filled`` maps each of them to the
+        missing-modality strategy part that completes it (``vae``, ``maco``), if any.
         ``table``: this model's score table, whose KG2 r terms are reused instead of searched
         again (the one all-pairs step here; the alternatives score the few sources densely).
         """
@@ -305,6 +306,7 @@ class ActiveLearner:
             r_targets = table.r_target
         r_sources = neighbourhood_means(sources, neighbour_index(all_targets, len(sources), search), k)
         shares = self._modality_shares(sources, emb[pairs[:, 1]])
+        filled = self.model.filled_by(self.inputs)
         records = []
         for lo, csls in csls_blocks(sources, all_targets, r_sources, r_targets):
             best = csls.topk(min(top, csls.shape[1]), dim=1)
@@ -316,6 +318,7 @@ class ActiveLearner:
                     "modalities": shares[lo + row],
                     "shares_exact": self.model.fusion.shares_are_exact,
                     "imputed": self._imputed(int(source), int(target)),
+                    "filled": self._filled(int(source), int(target), filled),
                 })
         return records
 
@@ -331,6 +334,16 @@ class ActiveLearner:
         """Modalities missing on either side of the pair (imputed when the model imputes)."""
         present = self.inputs.present
         return [m for m in self.model.modalities if m in present and not (present[m][source] and present[m][target])]
+
+    def _filled(self, source: int, target: int, filled: dict[str, torch.Tensor]) -> dict[str, str]:
+        """Modality -> the strategy part (first in its order) that completes it on either side
+        of the pair, from ``ALMEA.filled_by``'s (N, M) masks."""
+        out = {}
+        for part, mask in filled.items():
+            for i, m in enumerate(self.model.modalities):
+                if m not in out and (mask[source, i] or mask[target, i]):
+                    out[m] = part
+        return out
 
     def modality_weights(self) -> dict[str, float]:
         """The fusion's global weights; a per-entity fusion's are the mean weights of its latest

@@ -35,6 +35,10 @@ def add_data_options(parser: argparse.ArgumentParser, layout_required: bool = Tr
     parser.add_argument("--allow-pickle", action="store_true", help="allow a pickled feature file (trusted input only)")
     parser.add_argument("--demo-size", type=int, default=400, help="entities in the synthetic world (demo)")
     parser.add_argument("--demo-seed", type=int, default=0)
+    parser.add_argument("--demo-missing-images", type=float, metavar="SHARE",
+                        help="share of each view's entities without a picture (demo; default: 5%% KG1, 20%% KG2)")
+    parser.add_argument("--demo-swapped-images", type=float, default=0.0, metavar="SHARE",
+                        help="share of each view's pictured entities shown another's picture (demo: noisy images)")
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -46,10 +50,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def write_demo(out: Path, size: int, seed: int) -> Path:
-    """Generate the demo and write it in the OpenEA layout plus ``images/``."""
+def write_demo(out: Path, size: int, seed: int, missing_images: float | None = None,
+               swapped_images: float = 0.0) -> Path:
+    """Generate the demo and write it in the OpenEA layout plus ``images/``; ``missing_images``
+    sets both views' share without a picture (None: ``DemoConfig``'s), ``swapped_images`` the
+    share shown another entity's. Raises ``ValueError`` for a share outside [0, 1]."""
+    rates = {} if missing_images is None else {"missing_images": (missing_images, missing_images)}
+    config = DemoConfig(n_entities=size, seed=seed, swapped_images=swapped_images, **rates)
     with tempfile.TemporaryDirectory() as scratch:
-        pair = generate_demo(DemoConfig(n_entities=size, seed=seed), image_dir=Path(scratch))
+        pair = generate_demo(config, image_dir=Path(scratch))
         write_openea(pair, out)
     return out
 
@@ -62,7 +71,11 @@ def open_dataset(args: argparse.Namespace) -> KGPair:
         raise SystemExit("error: --kg2 and --links go with --kg1")
     if args.layout == "demo":
         out = args.data or Path(tempfile.mkdtemp(prefix="almea-demo-"))              # never a command's results --out
-        return load_dataset(write_demo(out, args.demo_size, args.demo_seed), "images")
+        try:
+            folder = write_demo(out, args.demo_size, args.demo_seed, args.demo_missing_images, args.demo_swapped_images)
+        except ValueError as err:
+            raise SystemExit(f"error: {err}") from err
+        return load_dataset(folder, "images")
     if args.data is None:
         raise SystemExit("error: --data is required for this layout")
     return load_dataset(

@@ -9,7 +9,7 @@ from typing import NoReturn
 
 from almea.cli.data_cmd import add_data_options, open_dataset
 from almea.features import FeatureConfig
-from almea.model.config import FUSIONS, ModelConfig, TrainConfig
+from almea.model.config import FUSIONS, MISSING_STRATEGIES, ModelConfig, TrainConfig
 from almea.training.pipeline import train_and_evaluate
 
 
@@ -47,6 +47,17 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-mcl", action="store_true", help="ablation (mimea): plain InfoNCE instead of MCL")
     parser.add_argument("--no-presynergy", action="store_true", help="ablation (mpsea): no pre-synergistic keys")
     parser.add_argument("--rl", action="store_true", help="mpsea: add the MI-rewarded REINFORCE policy")
+    parser.add_argument("--missing", choices=MISSING_STRATEGIES, default=ModelConfig.missing,
+                        help="missing-modality strategy: none (zero), ALMEA's VAE, rMMEA's distillation, "
+                             "MACO's generation, or a combination")
+    parser.add_argument("--rmmea-missing-rate", type=float, default=ModelConfig.rmmea_missing_rate,
+                        help="rmmea: chance a student view loses each present modality")
+    parser.add_argument("--rmmea-noise-rate", type=float, default=ModelConfig.rmmea_noise_rate,
+                        help="rmmea: chance a student view gets another entity's modality instead")
+    parser.add_argument("--no-rd", action="store_true", help="ablation (rmmea): no ranking distillation")
+    parser.add_argument("--no-mi", action="store_true", help="ablation (rmmea): no mutual-information estimation")
+    parser.add_argument("--no-maco-contrastive", action="store_true",
+                        help="ablation (maco): no cross-modal contrastive loss")
 
 
 def configs(args: argparse.Namespace) -> tuple[FeatureConfig, ModelConfig, TrainConfig]:
@@ -66,6 +77,12 @@ def configs(args: argparse.Namespace) -> tuple[FeatureConfig, ModelConfig, Train
             mimea_mcl=not args.no_mcl,
             mpsea_presynergy=not args.no_presynergy,
             mpsea_rl=args.rl,
+            missing=args.missing,
+            rmmea_missing_rate=args.rmmea_missing_rate,
+            rmmea_noise_rate=args.rmmea_noise_rate,
+            rmmea_rd_weight=0.0 if args.no_rd else ModelConfig.rmmea_rd_weight,
+            rmmea_mi_weight=0.0 if args.no_mi else ModelConfig.rmmea_mi_weight,
+            maco_contrastive_weight=0.0 if args.no_maco_contrastive else ModelConfig.maco_contrastive_weight,
         ),
         TrainConfig(epochs=args.epochs, lr=args.lr, round_lr=args.round_lr, eval_every=args.eval_every, seed=args.seed,
                     device=args.device),

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from almea.data.kg_pair import KGPair
-from almea.data.synthetic_images import copy_pictures, draw_views
+from almea.data.synthetic_images import copy_pictures, draw_views, swap_pictures
 
 TYPES: tuple[str, ...] = ("person", "city", "country", "film", "organisation", "band")
 PERSON, CITY, COUNTRY, FILM, ORGANISATION, BAND = range(len(TYPES))
@@ -44,6 +44,10 @@ class DemoConfig:
     """Share of relation and attribute triples each view drops, independently per view."""
     missing_images: tuple[float, float] = (0.05, 0.20)
     """Share of KG1's, then KG2's, entities without a picture (exact up to rounding)."""
+    swapped_images: float = 0.0
+    """Share of each view's pictured entities shown another entity's picture instead (noisy
+    images, as rMMEA's noise setting): the chosen pictures are passed round among themselves,
+    so every chosen entity shows a different one. Missing pictures stay missing."""
     value_noise: float = 0.01
     """Relative (log-normal) perturbation of view 2's measured quantities; dates stay exact."""
     images: bool = True
@@ -55,7 +59,7 @@ class DemoConfig:
 
     def __post_init__(self) -> None:
         _check("n_entities", self.n_entities, "an integer >= 10", numbers.Integral, 10)
-        for name in ("overlap", "dangling", "value_noise"):
+        for name in ("overlap", "dangling", "value_noise", "swapped_images"):
             _check(name, getattr(self, name), "a number in [0, 1]", numbers.Real, 0, 1)
         _check("triple_drop", self.triple_drop, "a number in [0, 1)", numbers.Real, 0, 1, open_high=True)
         _check("overlap + dangling", self.overlap + self.dangling, "in (0, 1]", numbers.Real, 0, 1, open_low=True)
@@ -334,7 +338,8 @@ def generate_demo(config: DemoConfig = DemoConfig(), image_dir: Path | None = No
     if config.images and image_dir is None:
         raise ValueError("generate_demo needs an image_dir to write pictures into when config.images is True")
     # Separate streams so switching images off or changing a noise level leaves the rest unchanged.
-    world_rng, view_rng, noise_rng, image_rng = np.random.default_rng(config.seed).spawn(4)
+    # (A fifth stream for the swaps: spawned children do not depend on how many follow.)
+    world_rng, view_rng, noise_rng, image_rng, swap_rng = np.random.default_rng(config.seed).spawn(5)
     world = _make_world(world_rng, config.n_entities)
     uris = np.char.add(DBPEDIA_RESOURCE, np.char.replace(world.names, " ", "_"))
     member1, member2 = _split_members(view_rng, config)
@@ -350,6 +355,8 @@ def generate_demo(config: DemoConfig = DemoConfig(), image_dir: Path | None = No
     views = [(view1.world_ids, view1.entities), (view2.world_ids, view2.entities)]
     images = draw_views(world.types, views, config.missing_images, Path(image_dir), config.image_size,
                         image_rng) if config.images else None
+    if images is not None and config.swapped_images:
+        images = swap_pictures(images, len(view1.entities), config.swapped_images, swap_rng)
     return KGPair(
         name="synthetic-demo",
         entities=view1.entities + view2.entities,

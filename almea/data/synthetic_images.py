@@ -130,6 +130,21 @@ def draw_views(
     return paths
 
 
+def swap_pictures(paths: list[Path | None], n1: int, share: float, rng: np.random.Generator) -> list[Path | None]:
+    """``paths`` with ``share`` of each view's pictured entities (KG1's first ``n1``, then
+    KG2's) showing the next chosen entity's picture: a cycle, so none keeps its own."""
+    out = list(paths)
+    for lo, hi in ((0, n1), (n1, len(paths))):
+        pictured = [i for i in range(lo, hi) if paths[i] is not None]
+        chosen = rng.choice(len(pictured), size=round(share * len(pictured)), replace=False)
+        if len(chosen) < 2:
+            continue
+        rows = [pictured[i] for i in chosen.tolist()]
+        for row, source in zip(rows, rows[1:] + rows[:1]):
+            out[row] = paths[source]
+    return out
+
+
 def copy_pictures(entities: list[str], sources: list[Path | None], folder: Path) -> None:
     """Copy each entity's picture into ``folder`` under the image-folder naming convention."""
     folder.mkdir(parents=True, exist_ok=True)

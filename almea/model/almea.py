@@ -1,27 +1,25 @@
-"""The ALMEA model: modality encoders, a modality fusion, LSL and LSC (spec sections 1-5)."""
+"""The ALMEA model: modality encoders, a modality fusion and a missing-modality strategy (spec
+sections 1-5)."""
 from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from almea.model.config import ModelConfig
 from almea.model.encoders import ModalityEncoders
 from almea.model.fusion import build_fusion
 from almea.model.inputs import AlignmentInputs
-from almea.model.latent import LatentFusion, ModalityVAE
-from almea.model.losses import gaussian_kl, symmetric_kl
-
-IMPUTE_CHUNK = 8192
+from almea.model.missing import TrainingStep, build_missing
 
 
 class ALMEA(nn.Module):
     """Joint entity embeddings for alignment, trained from labelled pairs.
 
     ``losses(pairs)`` gives every loss term of a step; ``embed()`` gives the (N, D) joint
-    embedding used for ranking, with really-missing modalities imputed when configured. The
-    fusion (``config.fusion``, ``almea.model.fusion``) joins the modalities and owns the
-    alignment loss over its joint embedding.
+    embedding used for ranking. The fusion (``config.fusion``, ``almea.model.fusion``) joins
+    the modalities and owns the alignment loss over its joint embedding; the missing-modality
+    strategy (``config.missing``, ``almea.model.missing``) completes really-missing rows and
+    adds its own losses (ALMEA's LSL/LSC by default).
     """
 
     def __init__(self, config: ModelConfig, inputs: AlignmentInputs) -> None:
@@ -30,11 +28,9 @@ class ALMEA(nn.Module):
         self.modalities = inputs.modalities
         self.encoders = ModalityEncoders(inputs, config.dim, config.gat_layers, config.gat_heads, config.dropout)
         self.fusion = build_fusion(self.modalities, config)
+        self.missing = build_missing(self.modalities, config)
         self.register_load_state_dict_pre_hook(_global_logits_moved_into_fusion)
-        if config.use_lsl:
-            self.vae = nn.ModuleDict({m: ModalityVAE(config.dim) for m in self.modalities})
-        if config.use_lsl and config.use_lsc:
-            self.latent = LatentFusion(self.modalities, config.dim)
+        self.register_load_state_dict_pre_hook(_vae_moved_into_missing)
 
     def modality_weights(self) -> dict[str, float]:
         """One weight per modality (the fusion's global weights), for plots and reports."""
@@ -53,49 +49,15 @@ class ALMEA(nn.Module):
     ) -> dict[str, torch.Tensor]:
         """Loss terms for labelled ``pairs`` (B, 2) of global ids; ``hard_negatives`` (K,) target
         ids; ``weights`` (B,) of each pair in the alignment losses (None: all 1)."""
-        cfg = self.config
-        hidden = self.encoders(inputs)
+        hidden = self.missing.complete(self.encoders(inputs), inputs.present)
         terms = self.fusion.losses(hidden, pairs, hard_negatives, weights)
-        if cfg.use_lsl:
-            sample = pairs[torch.randperm(len(pairs), device=pairs.device)[: cfg.latent_batch]]
-            terms.update(self._latent_losses(hidden, sample))
-        return terms
-
-    def _latent_losses(self, hidden: dict[str, torch.Tensor], pairs: torch.Tensor) -> dict[str, torch.Tensor]:
-        """L_DML, L_URL and (with LSC) L_SCL, L_JAL on a sample of pairs (sections 4-5)."""
-        cfg = self.config
-        ids = torch.cat([pairs[:, 0], pairs[:, 1]])
-        b = len(pairs)
-        dml = url = 0.0
-        cal, cal_masked, recon = {}, {}, {}
-        for m in self.modalities:
-            h = F.normalize(hidden[m][ids], dim=1)
-            keep = (torch.rand(len(ids), 1, device=h.device) >= cfg.mask_rate).to(h.dtype)
-            vae = self.vae[m]
-            mu, logvar = vae.encode(h)
-            mu_m, logvar_m = vae.encode_masked(mu, logvar, keep)
-            z, z_masked = vae.sample(mu, logvar), vae.sample(mu_m, logvar_m)
-            dml = dml + gaussian_kl(mu, logvar) + gaussian_kl(mu_m, logvar_m)
-            if cfg.use_lsc:
-                cal[m] = self.latent.calibrate(m, z)
-                cal_masked[m] = self.latent.calibrate(m, z_masked)
-                url = url + F.mse_loss(vae.decode(cal_masked[m]), h.detach())
-                recon[m] = vae.decode(cal[m])
-            else:
-                url = url + F.mse_loss(vae.decode(z_masked), h.detach())
-        l1, l2, l3, l4 = cfg.loss_weights
-        terms = {"dml": l2 * dml, "url": l3 * url}
-        if cfg.use_lsc:
-            fused, fused_masked = self.latent.fuse(cal), self.latent.fuse(cal_masked)
-            scl = symmetric_kl(fused_masked[:b], fused[b:]) + symmetric_kl(fused_masked[b:], fused[:b])
-            joint_recon = self.join(recon)
-            terms["scl"] = l1 * scl
-            terms["jal"] = l4 * F.mse_loss(joint_recon[:b], joint_recon[b:])
+        step = TrainingStep(hidden, inputs.present, pairs, inputs.n1, self.join, self.encoders.absent_rows())
+        terms.update(self.missing.losses(step))
         return terms
 
     @torch.no_grad()
     def embed(self, inputs: AlignmentInputs) -> torch.Tensor:
-        """(N, D) joint embeddings of all entities, missing modalities imputed if configured."""
+        """(N, D) joint embeddings of all entities, missing modalities completed by the strategy."""
         return self.join(self._inference_hidden(inputs))
 
     @torch.no_grad()
@@ -104,30 +66,26 @@ class ALMEA(nn.Module):
         to 1: what the joint embedding of ``embed`` gives each modality of each entity."""
         return self.fusion.weights(self._inference_hidden(inputs))
 
-    def _inference_hidden(self, inputs: AlignmentInputs) -> dict[str, torch.Tensor]:
-        hidden = self.encoders(inputs)
-        if self.config.use_lsl and self.config.use_lsc and self.config.impute:
-            hidden = self._impute(hidden, inputs.present)
-        return hidden
+    def filled_by(self, inputs: AlignmentInputs) -> dict[str, torch.Tensor]:
+        """Strategy part name (``vae``, ``maco``) -> (N, M) bool of the really-missing rows it
+        completes in ``embed``, columns in ``modalities`` order; parts that complete nothing
+        are left out. Read from presence alone: no forward pass."""
+        out = {}
+        for name, fill in self.missing.filled(inputs.present).items():
+            none = torch.zeros_like(inputs.present[self.modalities[0]])
+            out[name] = torch.stack([fill.get(m, none) for m in self.modalities], dim=1)
+        return out
 
-    @torch.no_grad()
-    def _impute(self, hidden: dict[str, torch.Tensor], present: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """h^m := Decoder_m(fused latent of present modalities) where m is really missing."""
-        missing = ~torch.stack([present[m] for m in self.modalities], dim=1)           # (N, M)
-        targets = torch.nonzero(missing.any(dim=1) & ~missing.all(dim=1)).flatten()
-        hidden = {m: h.clone() for m, h in hidden.items()}
-        for lo in range(0, len(targets), IMPUTE_CHUNK):
-            ids = targets[lo : lo + IMPUTE_CHUNK]
-            cal = {}
-            for m in self.modalities:
-                mu, _ = self.vae[m].encode(F.normalize(hidden[m][ids], dim=1))
-                cal[m] = self.latent.calibrate(m, mu)
-            fused = self.latent.fuse(cal, {m: present[m][ids] for m in self.modalities})
-            for i, m in enumerate(self.modalities):
-                rows = ids[missing[ids, i]]
-                if len(rows):
-                    hidden[m][rows] = self.vae[m].decode(fused[missing[ids, i]])
-        return hidden
+    def generated_mask(self, inputs: AlignmentInputs) -> torch.Tensor:
+        """(N, M) bool: rows ``embed`` reads from a strategy's estimate rather than from data.
+        Never true where ``inputs.present`` is: completed rows are never marked present."""
+        mask = torch.zeros(inputs.n_entities, len(self.modalities), dtype=torch.bool, device=inputs.graph.src.device)
+        for filled in self.filled_by(inputs).values():
+            mask |= filled
+        return mask
+
+    def _inference_hidden(self, inputs: AlignmentInputs) -> dict[str, torch.Tensor]:
+        return self.missing.complete(self.encoders(inputs), inputs.present)
 
 
 def _global_logits_moved_into_fusion(module: nn.Module, state: dict, prefix: str, *args) -> None:
@@ -135,3 +93,12 @@ def _global_logits_moved_into_fusion(module: nn.Module, state: dict, prefix: str
     legacy = prefix + "modality_logits"
     if legacy in state:
         state[prefix + "fusion.modality_logits"] = state.pop(legacy)
+
+
+def _vae_moved_into_missing(module: nn.Module, state: dict, prefix: str, *args) -> None:
+    """Checkpoints from before ``almea.model.missing`` kept the VAE and the latent fusion on
+    the model, and every one of them was trained with the ``vae`` strategy."""
+    moved = prefix + "missing.parts.vae."
+    for legacy in [k for k in state if k.startswith((prefix + "vae.", prefix + "latent."))]:
+        state[moved + legacy[len(prefix):]] = state.pop(legacy)
+    state.setdefault(prefix + "missing._extra_state", {"strategy": "vae"})

@@ -11,6 +11,11 @@ MODEL_MODALITIES = ("graph", "relation", "attribute", "value", "visual", "name")
 JOINTS = ("concat", "sum")
 #: Modality fusions (``almea.model.fusion``): ALMEA's global weights, MIMEA's PMF/OTMA/MCL, MPSEA's MMPF.
 FUSIONS = ("global", "mimea", "mpsea")
+#: Missing-modality strategies (``almea.model.missing``) and their combinations; a combination
+#: runs its parts in this order: MACO generates first, so the VAE imputes only what is left.
+MISSING_STRATEGIES = ("zero", "vae", "rmmea", "maco", "rmmea+vae", "maco+vae", "maco+rmmea", "maco+rmmea+vae")
+#: Modalities a strategy may complete or corrupt by default: every feature block (not the graph).
+FEATURE_MODALITIES = ("relation", "attribute", "value", "visual", "name")
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
@@ -41,19 +46,68 @@ class ModelConfig:
     same-kg-negatives)."""
     intra_modal: bool = True
     """Also apply the alignment loss to each modality embedding (MCLEA's intra-modal loss)."""
+    missing: str = "vae"
+    """How missing modalities are handled (``almea.model.missing``): ``zero`` (an absent
+    modality keeps the encoding of its empty feature row), ``vae`` (ALMEA's LSL/LSC and
+    imputation), ``rmmea`` (ranking distillation and MI estimation against corrupted views),
+    ``maco`` (adversarially generated rows for missing ones), or a combination of
+    ``MISSING_STRATEGIES``. The switches below marked (vae), (rmmea) or (maco) are ignored by
+    strategies without that part."""
     use_lsl: bool = True
-    """Latent Semantic Learning: per-modality VAE with masking (section 4)."""
+    """(vae) Latent Semantic Learning: per-modality VAE with masking (section 4)."""
     use_lsc: bool = True
-    """Latent Semantic Calibration: calibration layer, latent fusion, L_SCL and L_JAL (section 5)."""
+    """(vae) Latent Semantic Calibration: calibration layer, latent fusion, L_SCL and L_JAL (section 5)."""
     impute: bool = True
-    """At inference, replace really-missing modality embeddings by the VAE decoding (needs LSL)."""
+    """(vae) At inference, replace really-missing modality embeddings by the VAE decoding (needs LSL)."""
     mask_rate: float = 0.45
-    """Share of entities whose modality rows are zeroed for LSL (0.45 on FB-DB, 0.50 on FB-YAGO)."""
+    """(vae) Share of entities whose modality rows are zeroed for LSL (0.45 on FB-DB, 0.50 on FB-YAGO)."""
     latent_batch: int = 512
-    """Labelled pairs per step that go through the VAE path (it costs ~10 d x d matmuls per
+    """(vae) Labelled pairs per step that go through the VAE path (it costs ~10 d x d matmuls per
     entity and modality, so a sample keeps CPU steps short; the alignment loss uses all)."""
     loss_weights: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
-    """lambda_1..4 for L_SCL, L_DML, L_URL, L_JAL."""
+    """(vae) lambda_1..4 for L_SCL, L_DML, L_URL, L_JAL."""
+    rmmea_modalities: tuple[str, ...] = FEATURE_MODALITIES
+    """(rmmea) Modalities the student view loses or gets another entity's of (those the data
+    has). All feature blocks, as the paper's "other modality-missing data"; the graph may be
+    added (its absent row is zero)."""
+    rmmea_missing_rate: float = 0.3
+    """(rmmea) Chance that a student loses each of its present modalities (zeroed to the absent
+    row, as a really-missing one). The paper gives no value."""
+    rmmea_noise_rate: float = 0.2
+    """(rmmea) Chance that a student's present modality is another entity's instead (noise)."""
+    rmmea_alpha: float = 10.0
+    """(rmmea) alpha of eq. 11: how hard sigma pushes lower-scored candidates towards 0 (> 1)."""
+    rmmea_beta: float = 1.0
+    """(rmmea) beta of eq. 11: sigma(0) = 1 / (1 + beta)."""
+    rmmea_negatives: int = 32
+    """(rmmea) Negatives sampled from the other KG per step for the candidate sets N_i (eq. 7)."""
+    rmmea_batch: int = 512
+    """(rmmea) Labelled pairs per step whose two entities get a student view."""
+    rmmea_rd_weight: float = 0.03
+    """(rmmea) Weight of L_rd (eq. 9); 0 ablates it. Eq. 9 sums rank gaps over the 1 + K
+    candidates, so about 1 / (1 + K) makes it a mean gap: at 1.0 it was ~30x the alignment
+    loss and on the synthetic pair (300 entities, 30% seeds, 60 epochs, seed 0) Hits@1 was
+    0.590 at 1.0, 0.705 at 0.1, 0.735 at 0.03 (zero-filling: 0.729)."""
+    rmmea_mi_weight: float = 1.0
+    """(rmmea) Weight of L_mi (eq. 13); 0 ablates it."""
+    maco_modalities: tuple[str, ...] = FEATURE_MODALITIES
+    """(maco) Modalities MACO generates for entities that lack them (those the data has),
+    conditioned on the graph embedding; the paper generates images only."""
+    maco_noise_dim: int = 128
+    """(maco) Width of the generator's Gaussian noise z (the paper's 128)."""
+    maco_hidden: int = 256
+    """(maco) Hidden width of the generator and the discriminator (the paper's 256)."""
+    maco_candidates: int = 16
+    """(maco) K generated candidates per missing row at completion (section 3.3). The paper's
+    512 costs 32 generator passes per entity more at every evaluation of a CPU run."""
+    maco_temperature: float = 4.0
+    """(maco) tau of eq. 7 (the paper's parameter analysis finds its best near 4.0)."""
+    maco_contrastive_weight: float = 0.01
+    """(maco) alpha of eq. 8, the weight of L_con (the paper's best, 0.01); 0 ablates it."""
+    maco_adversarial_weight: float = 1.0
+    """(maco) Weight of L_adv (eq. 4) in the model's objective."""
+    maco_batch: int = 512
+    """(maco) Entities per step the generator and discriminator train on."""
     fusion: str = "global"
     """How modality embeddings become the joint one (``almea.model.fusion``): ``global`` (ALMEA,
     one weight per modality), ``mimea`` (per-entity Beta-KL weights, MIMEA section 4) or
@@ -94,13 +148,16 @@ class ModelConfig:
     def __post_init__(self) -> None:
         owner = "ModelConfig"
         for name, minimum in (("dim", 1), ("gat_layers", 0), ("gat_heads", 1), ("latent_batch", 1),
-                              ("mimea_ot_rows", 2), ("mimea_ot_iterations", 1), ("mpsea_heads", 1)):
+                              ("mimea_ot_rows", 2), ("mimea_ot_iterations", 1), ("mpsea_heads", 1),
+                              ("rmmea_negatives", 1), ("rmmea_batch", 1), ("maco_noise_dim", 1), ("maco_hidden", 1),
+                              ("maco_candidates", 1), ("maco_batch", 2)):
             check_int(owner, name, getattr(self, name), minimum)
         check_number(owner, "dropout", self.dropout, 0.0, 1.0, open_high=True)
         check_number(owner, "temperature", self.temperature, 0.0, open_low=True)
         check_number(owner, "mask_rate", self.mask_rate, 0.0, 1.0, open_high=True)
         check_choice(owner, "joint", self.joint, JOINTS)
         check_choice(owner, "fusion", self.fusion, FUSIONS)
+        self._check_missing(owner)
         for name in ("mimea_rate", "mpsea_rl_mi_weight", "mpsea_rl_penalty"):
             check_number(owner, name, getattr(self, name), 0.0)
         for name in ("mimea_inner_weight", "mimea_ot_epsilon"):
@@ -122,8 +179,30 @@ class ModelConfig:
         for weight in self.loss_weights:
             check_number(owner, "loss_weights", weight, 0.0)
         # JSON gives lists; tuples keep the frozen config hashable.
-        object.__setattr__(self, "modalities", tuple(self.modalities))
+        for name in ("modalities", "rmmea_modalities", "maco_modalities"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
         object.__setattr__(self, "loss_weights", tuple(self.loss_weights))
+
+    def _check_missing(self, owner: str) -> None:
+        check_choice(owner, "missing", self.missing, MISSING_STRATEGIES)
+        for name in ("rmmea_missing_rate", "rmmea_noise_rate"):
+            check_number(owner, name, getattr(self, name), 0.0, 1.0)
+        if self.rmmea_missing_rate + self.rmmea_noise_rate > 1.0:
+            raise ValueError(f"{owner}.rmmea_missing_rate + rmmea_noise_rate must be at most 1, got "
+                             f"{self.rmmea_missing_rate!r} + {self.rmmea_noise_rate!r}")
+        for name in ("rmmea_alpha", "rmmea_beta", "maco_temperature"):
+            check_number(owner, name, getattr(self, name), 0.0, open_low=True)
+        for name in ("rmmea_rd_weight", "rmmea_mi_weight", "maco_contrastive_weight", "maco_adversarial_weight"):
+            check_number(owner, name, getattr(self, name), 0.0)
+        for name, allowed in (("rmmea_modalities", MODEL_MODALITIES), ("maco_modalities", FEATURE_MODALITIES)):
+            value = getattr(self, name)
+            if not isinstance(value, (tuple, list)):
+                raise ValueError(f"{owner}.{name} must be a tuple of modality names, got {value!r}")
+            for modality in value:
+                check_choice(owner, name, modality, allowed)
+        if "maco" in self.missing.split("+") and "graph" not in self.modalities:
+            raise ValueError(f"{owner}.missing {self.missing!r} needs the graph modality: MACO generates "
+                             f"features from the graph embedding, and modalities are {self.modalities!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -37,6 +37,15 @@ class ModalityEncoders(nn.Module):
             {m: FeatureEncoder(x.shape[1], dim) for m, x in inputs.features.items()}
         )
 
+    def absent_rows(self) -> dict[str, torch.Tensor]:
+        """(d,) per modality: the encoding of an entity without it. A loader gives such an
+        entity an all-zero feature row, which encodes to the bias; the graph has no input
+        row, so its absent row is zero."""
+        rows = {m: encoder.bias for m, encoder in self.features.items()}
+        if "graph" in self.modalities:
+            rows["graph"] = self.entity.new_zeros(self.entity.shape[1])
+        return rows
+
     def forward(self, inputs: AlignmentInputs) -> dict[str, torch.Tensor]:
         out = {}
         for modality in self.modalities:

@@ -10,7 +10,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from annotate.service import AnnotationProject, create_project, list_projects
-from annotate.settings import FUSION_TEXT, FUSIONS, ProjectSettings
+from annotate.settings import FUSION_TEXT, FUSIONS, MISSING_STRATEGIES, MISSING_TEXT, ProjectSettings
 from tests.ui.apptest import open_page, widget
 from tests.ui.conftest import TINY, no_gold_dataset
 
@@ -52,6 +52,23 @@ def test_a_project_is_created_with_the_chosen_fusion(home: Path) -> None:
     assert (table.loc["demo", "fusion"], table.loc["fused", "fusion"]) == ("global", "mpsea")
     widget(app.selectbox, "Manage project").set_value("fused").run()
     assert any(c.value.endswith(f"Fusion: {FUSION_TEXT['mpsea']}") for c in app.caption)
+
+
+def test_a_project_is_created_with_the_chosen_missing_modality_strategy(home: Path) -> None:
+    app = open_page("projects")
+    choice = widget(app.selectbox, "Missing modalities")
+    assert choice.value == ProjectSettings().missing == "vae"
+    assert choice.options == [MISSING_TEXT[m] for m in MISSING_STRATEGIES]
+    choice.set_value("maco+vae")
+    submit(app, "generated", home / "demo-120", gold_ratio=0.2)
+    created = AnnotationProject.open("generated")
+    assert created.settings.missing == "maco+vae"
+    assert created.settings.fusion == "global"
+    created.close()
+    table = app.dataframe[0].value.set_index("project")
+    assert (table.loc["demo", "missing"], table.loc["generated", "missing"]) == ("vae", "maco+vae")
+    widget(app.selectbox, "Manage project").set_value("generated").run()
+    assert any(f"Missing modalities: {MISSING_TEXT['maco+vae']}" in c.value for c in app.caption)
 
 
 def test_a_bad_seed_file_is_reported_and_creates_nothing(home: Path) -> None:
