@@ -45,9 +45,8 @@ class DemoConfig:
     missing_images: tuple[float, float] = (0.05, 0.20)
     """Share of KG1's, then KG2's, entities without a picture (exact up to rounding)."""
     swapped_images: float = 0.0
-    """Share of each view's pictured entities shown another entity's picture instead (noisy
-    images, as rMMEA's noise setting): the chosen pictures are passed round among themselves,
-    so every chosen entity shows a different one. Missing pictures stay missing."""
+    """Share of each view's pictured entities shown another one's picture (noisy images, as
+    rMMEA's noise setting), passed round among the chosen; missing pictures stay missing."""
     value_noise: float = 0.01
     """Relative (log-normal) perturbation of view 2's measured quantities; dates stay exact."""
     images: bool = True
@@ -337,8 +336,7 @@ def generate_demo(config: DemoConfig = DemoConfig(), image_dir: Path | None = No
     """Build the synthetic pair; pictures (if ``config.images``) are written into ``image_dir``."""
     if config.images and image_dir is None:
         raise ValueError("generate_demo needs an image_dir to write pictures into when config.images is True")
-    # Separate streams so switching images off or changing a noise level leaves the rest unchanged.
-    # (A fifth stream for the swaps: spawned children do not depend on how many follow.)
+    # Separate streams: switching images off or changing a noise or swap share changes nothing else.
     world_rng, view_rng, noise_rng, image_rng, swap_rng = np.random.default_rng(config.seed).spawn(5)
     world = _make_world(world_rng, config.n_entities)
     uris = np.char.add(DBPEDIA_RESOURCE, np.char.replace(world.names, " ", "_"))

@@ -53,7 +53,9 @@ def test_an_annotator_signs_in_labels_as_herself_and_signs_out(team_server: str,
             settled()
             page.get_by_role("button", name="Sign out").click()
             sign_in_form()
-            page.wait_for_function("() => !document.cookie.includes('almea_session=')", timeout=STEP_MS)
+            # The deletion runs in a cookie-manager iframe that this run mounts afresh: like the
+            # cookie's first write, it may take a first render's time on a loaded machine.
+            page.wait_for_function("() => !document.cookie.includes('almea_session=')", timeout=FIRST_RENDER_MS)
             page.reload()                                          # and signing out ends the session
             sign_in_form()
             settled()
