@@ -2,6 +2,8 @@
 every checkpoint so that one strategy's weights never load into another's model."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 from torch import nn
 
@@ -18,23 +20,22 @@ class MissingModalities(nn.Module):
 
     def complete(self, hidden: Hidden, present: Presence) -> Hidden:
         """Each part fills what is still missing after the parts before it."""
-        available = dict(present)
-        for part in self.parts.values():
-            fill = part.fills(available)
-            if fill:
-                hidden = part.complete(hidden, available, fill)
-                available.update({m: available[m] | rows for m, rows in fill.items()})
+        for part, available, fill in self._plan(present):
+            hidden = part.complete(hidden, available, fill)
         return hidden
 
     def filled(self, present: Presence) -> dict[str, Presence]:
         """Part name -> the (N,) rows per modality it fills at inference (only parts that fill)."""
-        available, out = dict(present), {}
+        return {part.name: fill for part, _, fill in self._plan(present)}
+
+    def _plan(self, present: Presence) -> Iterator[tuple[MissingModality, Presence, Presence]]:
+        """(part, rows available before it, rows it fills) for each part that fills any."""
+        available = dict(present)
         for part in self.parts.values():
             fill = part.fills(available)
             if fill:
-                out[part.name] = fill
+                yield part, dict(available), fill
                 available.update({m: available[m] | rows for m, rows in fill.items()})
-        return out
 
     def losses(self, step: TrainingStep) -> dict[str, torch.Tensor]:
         terms: dict[str, torch.Tensor] = {}
