@@ -1,9 +1,13 @@
 """How the cost of an active-learning round grows with the pair (issue 14).
 
 Per size (entities per side of the synthetic scale preset, ``almea.data.synthetic_scale``):
-seconds and peak memory of the features, one training epoch, the candidate pool, DS3, the
-evaluation, the evidence of a batch and the whole round (select + ``--epochs`` epochs +
-scoring), with how each all-pairs step searched (exact, or the index and its recall@k).
+seconds and peak memory of the features, one training epoch, the two KGs' nearest-neighbour
+indexes (nothing to build below the exact threshold), the candidate pool, DS3, the
+evaluation, the score table, the evidence of a batch and the whole round in the product's
+order (``--epochs`` epochs + scoring + select + evidence: the worker's round), with how each
+all-pairs step searched (exact, or the index and its recall@k). The steps after
+``indexes`` search the indexes it built, as every step of a round does
+(``ActiveLearner.indexes``).
 Peak memory is the largest resident size sampled during a step, less the size at its start.
 Then the growth exponent of every step between consecutive sizes: log(t2 / t1) / log(n2 / n1).
 
@@ -26,6 +30,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
+import torch
 
 from almea.active import ActiveLearner, LearnerConfig
 from almea.atomic_write import write_atomically
@@ -36,7 +41,7 @@ from almea.neighbours import NeighbourConfig
 from almea.training.split import split_links
 
 T = TypeVar("T")
-STEPS = ("features", "epoch", "pool", "ds3", "evaluation", "evidence", "round")
+STEPS = ("features", "epoch", "indexes", "pool", "ds3", "evaluation", "table", "evidence", "round")
 
 
 def _rss_mb() -> float:
@@ -87,24 +92,32 @@ def measure_size(per_side: int, args: argparse.Namespace) -> dict:
     rng = np.random.default_rng(args.seed)
     meter("epoch", lambda: learner.train(labelled, 1))
     embeddings = learner.embeddings()
+    indexes = learner.indexes(embeddings)
+    kg1, kg2 = np.arange(pair.n1), np.arange(pair.n1, pair.n_entities)
+    meter("indexes", lambda: [indexes.index(torch.as_tensor(ids), len(other)) for ids, other in ((kg1, kg2), (kg2, kg1))])
     pool = meter("pool", lambda: learner.pool(embeddings, labelled, none, split.test))
     selection = meter("ds3", lambda: learner.choose(pool, embeddings, args.batch, labelled, rng, "ds3"))
     metrics = meter("evaluation", lambda: learner.evaluate(split.test))
-    meter("evidence", lambda: learner.evidence(selection.pairs))
+    table = meter("table", lambda: learner.score_table(embeddings, labelled, none))
+    meter("evidence", lambda: learner.evidence(selection.pairs, table=table))
 
     def whole_round() -> dict:
         parts = StepMeter()
-        parts("select", lambda: learner.select(args.batch, labelled, none, split.test, rng))
         parts("train", lambda: learner.train(labelled, args.epochs, refine=True))
         table = parts("scoring", lambda: learner.score_table(learner.embeddings(), labelled, none))
-        return {"parts": parts.figures, "table_search": table.search}
+        batch = parts("select", lambda: learner.select(args.batch, labelled, none, split.test, rng))
+        parts("evidence", lambda: learner.evidence(batch.pairs, table=table))
+        return {"parts": parts.figures, "table_search": table.search,
+                "builds": learner.indexes(learner.embeddings()).builds}
 
     round_record = meter("round", whole_round)
     return {
         "per_side": per_side, "n1": pair.n1, "n2": pair.n_entities - pair.n1, "links": len(pair.links),
-        "labelled": len(labelled), "test": len(split.test), "pool_size": len(pool), "batch": len(selection),
-        "steps": meter.figures, "round_parts": round_record["parts"],
-        "search": {"pool": pool.search, "evaluation": metrics["ranking"], "scoring": round_record["table_search"]},
+        "dim": int(embeddings.shape[1]), "labelled": len(labelled), "test": len(split.test), "pool_size": len(pool),
+        "batch": len(selection), "steps": meter.figures, "round_parts": round_record["parts"],
+        "round_index_builds": round_record["builds"],
+        "search": {"pool": pool.search, "evaluation": metrics["ranking"], "table": table.search,
+                   "scoring": round_record["table_search"]},
         "hits@1": metrics["l2r"]["hits@1"],
     }
 

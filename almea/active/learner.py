@@ -22,7 +22,7 @@ from almea.evaluation import alignment_metrics
 from almea.evaluation.csls import csls_blocks
 from almea.features import FeatureConfig
 from almea.model.config import ModelConfig, TrainConfig
-from almea.neighbours import NeighbourConfig, neighbour_index, neighbourhood_means
+from almea.neighbours import EmbeddingIndexes, ExactIndex, NeighbourConfig, neighbourhood_means
 from almea.selection import (
     STRATEGIES,
     CandidatePool,
@@ -141,6 +141,8 @@ class ActiveLearner:
         self.trainer = Trainer(self.model, self.inputs, config.train, progress=progress)
         self.degree = entity_degrees(pair)
         self.graph = entity_graph(pair)
+        self._embeddings: torch.Tensor | None = None
+        self._indexes: tuple[torch.Tensor, NeighbourConfig, EmbeddingIndexes] | None = None
 
     @property
     def device(self) -> torch.device:
@@ -169,17 +171,35 @@ class ActiveLearner:
         if pseudo is not None and len(pseudo):
             weights = np.concatenate([np.ones(len(labelled)), np.full(len(pseudo), self.config.self_training.weight)])
             labelled = np.concatenate([labelled, np.asarray(pseudo, np.int64).reshape(-1, 2)])
+        self._embeddings = None
         self.trainer.fit(labelled, epochs=epochs, hard_negatives=negatives, on_epoch=on_epoch, lr=lr, weights=weights)
 
     def embeddings(self) -> torch.Tensor:
-        self.model.eval()
-        return self.model.embed(self.inputs)
+        """(N, D) joint embeddings of the current weights: one tensor until the next
+        ``train`` or ``load``, so the steps that search it share its ``indexes``."""
+        if self._embeddings is None:
+            self.model.eval()
+            self._embeddings = self.model.embed(self.inputs)
+        return self._embeddings
+
+    def indexes(self, embeddings: torch.Tensor) -> EmbeddingIndexes:
+        """The nearest-neighbour indexes of ``embeddings`` (N, D) under this config: above the
+        size threshold one approximate index per KG, built on first need and searched by
+        every later step over the same tensor (the last one asked about is kept)."""
+        cached = self._indexes
+        if cached is None or cached[0] is not embeddings or cached[1] != self.config.neighbours:
+            normalised = F.normalize(embeddings.float(), dim=1)
+            self._indexes = (embeddings, self.config.neighbours,
+                             EmbeddingIndexes(normalised, self.pair.n1, self.config.neighbours))
+        return self._indexes[2]
 
     def evaluate(self, test: np.ndarray) -> dict:
         """CSLS Hits@1/10 and MRR of ``test`` links, both directions, ranked as the neighbour
         config says (``alignment_metrics``)."""
         pairs = torch.as_tensor(np.asarray(test, np.int64).reshape(-1, 2), device=self.device)
-        return {"epoch": self.trainer.epoch, **alignment_metrics(self.embeddings(), pairs, neighbours=self.config.neighbours)}
+        embeddings = self.embeddings()
+        return {"epoch": self.trainer.epoch,
+                **alignment_metrics(embeddings, pairs, indexes=self.indexes(embeddings))}
 
     def candidates(self, labelled: np.ndarray, blocked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(sources, targets) allowed in the pool: not labelled, not in ``blocked`` (test) pairs."""
@@ -194,7 +214,7 @@ class ActiveLearner:
         cfg = self.config.selection
         sources, targets = self.candidates(labelled, blocked)
         return candidate_pool(embeddings, sources, targets, cfg.csls_k, cfg.k_max, exclude=answered,
-                              neighbours=self.config.neighbours)
+                              indexes=self.indexes(embeddings))
 
     def choose(
         self,
@@ -238,7 +258,7 @@ class ActiveLearner:
     def score_table(self, embeddings: torch.Tensor, labelled: np.ndarray, rejected: np.ndarray) -> ScoreTable:
         """The whole pair's CSLS view that calibration, pseudo-labels and the export share."""
         return score_table(embeddings, self.pair.n1, labelled, rejected, self.config.selection.csls_k,
-                           neighbours=self.config.neighbours)
+                           indexes=self.indexes(embeddings))
 
     def pseudo_labels(
         self, table: ScoreTable, calibrator: Calibrator, blocked: np.ndarray, trained: np.ndarray | None = None
@@ -292,19 +312,21 @@ class ActiveLearner:
         names the modalities that one side lacks; ``filled`` maps each of them to the
         missing-modality strategy part that completes it (``vae``, ``maco``), if any.
         ``table``: this model's score table, whose KG2 r terms are reused instead of searched
-        again (the one all-pairs step here; the alternatives score the few sources densely).
+        again (the one all-pairs step here: without it they come through ``indexes``); the
+        few sources are scored against all of KG2 densely.
         """
         pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
         if len(pairs) == 0:
             return []
-        emb = F.normalize(self.embeddings().float(), dim=1) if table is None else table.embeddings
-        n1, k, search = self.pair.n1, self.config.selection.csls_k, self.config.neighbours
-        sources, all_targets = emb[pairs[:, 0]], emb[n1:]
+        n1, n, k = self.pair.n1, self.pair.n_entities, self.config.selection.csls_k
         if table is None:
-            r_targets = neighbourhood_means(all_targets, neighbour_index(emb[:n1], len(all_targets), search), k)
+            indexes = self.indexes(self.embeddings())
+            emb = indexes.embeddings
+            r_targets = neighbourhood_means(emb[n1:], indexes.index(torch.arange(n1, device=emb.device), n - n1), k)
         else:
-            r_targets = table.r_target
-        r_sources = neighbourhood_means(sources, neighbour_index(all_targets, len(sources), search), k)
+            emb, r_targets = table.embeddings, table.r_target
+        sources, all_targets = emb[pairs[:, 0]], emb[n1:]
+        r_sources = neighbourhood_means(sources, ExactIndex(all_targets), k)
         shares = self._modality_shares(sources, emb[pairs[:, 1]])
         filled = self.model.filled_by(self.inputs)
         records = []
@@ -360,4 +382,5 @@ class ActiveLearner:
         self.trainer.save(path)
 
     def load(self, path: Path) -> None:
+        self._embeddings = None
         self.trainer.load(path)

@@ -16,7 +16,7 @@ import torch
 from torch.nn import functional as F
 
 from almea.evaluation.csls import csls_blocks, pair_csls
-from almea.neighbours import CSLSView, NeighbourConfig, csls_candidates, csls_view, listed_pairs
+from almea.neighbours import CSLSView, EmbeddingIndexes, NeighbourConfig, csls_candidates, csls_view, listed_pairs
 
 
 SCORE_COLUMNS = ("source", "target", "csls", "margin", "csls_quantile", "margin_quantile", "trained")
@@ -174,17 +174,20 @@ def _indexed_lists(
 @torch.no_grad()
 def score_table(
     embeddings: torch.Tensor, n1: int, labelled: np.ndarray, exclude: np.ndarray | None = None, k: int = 10, top: int = 10,
-    neighbours: NeighbourConfig = NeighbourConfig(),
+    neighbours: NeighbourConfig = NeighbourConfig(), indexes: EmbeddingIndexes | None = None,
 ) -> ScoreTable:
     """The table for ``embeddings`` (N, D) with KG1 ids below ``n1``.
 
     Entities of ``labelled`` (L, 2) pairs are neither sources nor candidates of the
     neighbour lists; ``exclude`` (E, 2) pairs (rejected answers) are masked, so their source
     can still pair with its next best target. ``neighbours`` chooses exact or approximate
-    search by the size of the pair.
+    search by the size of the pair. ``indexes``: the embeddings' shared indexes
+    (``ActiveLearner.indexes``), whose config then rules; None: built for this call.
     """
-    emb = F.normalize(embeddings.float(), dim=1)
-    view = csls_view(emb[:n1], emb[n1:], k, neighbours)
+    if indexes is None:
+        indexes = EmbeddingIndexes(F.normalize(embeddings.float(), dim=1), n1, neighbours)
+    emb, device = indexes.embeddings, indexes.embeddings.device
+    view = csls_view(indexes, torch.arange(n1, device=device), torch.arange(n1, len(emb), device=device), k)
     n2 = len(view.target)
     labelled = np.asarray(labelled, dtype=np.int64).reshape(-1, 2)
     taken_target = torch.zeros(n2, dtype=torch.bool, device=emb.device)
@@ -199,7 +202,7 @@ def score_table(
         top_scores, top_targets, col_source = _exact_lists(view, taken_target, free, exclude, n1, top)
     else:
         top_scores, top_targets, col_source = _indexed_lists(view, taken_target, free, exclude, n1, top,
-                                                             neighbours.rerank)
+                                                             indexes.config.rerank)
     best_target = top_targets[:, 0]
     has = best_target >= 0
     mutual = np.zeros(n1, dtype=bool)

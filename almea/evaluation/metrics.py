@@ -13,7 +13,15 @@ import torch
 from torch.nn import functional as F
 
 from almea.evaluation.csls import csls_blocks, pair_csls
-from almea.neighbours import NeighbourConfig, NeighbourIndex, csls_candidates, csls_view
+from almea.neighbours import (
+    CSLSView,
+    EmbeddingIndexes,
+    NeighbourConfig,
+    NeighbourIndex,
+    csls_candidates,
+    csls_view,
+    side_indexes,
+)
 
 
 def _ranks(
@@ -52,8 +60,13 @@ def ranking(
     Ties count in the entity's favour (strictly greater scores outrank it). With
     ``neighbours.eval_sample`` below P only that fixed sample of pairs is ranked (exactly).
     """
-    source, target = F.normalize(source.float(), dim=1), F.normalize(target.float(), dim=1)
-    view = csls_view(source, target, k, neighbours)
+    indexes, s, t = side_indexes(F.normalize(source.float(), dim=1), F.normalize(target.float(), dim=1), neighbours)
+    return view_ranking(csls_view(indexes, s, t, k), neighbours)
+
+
+def view_ranking(view: CSLSView, neighbours: NeighbourConfig) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """``ranking`` of gold pairs (``view.source[i]``, ``view.target[i]``) in a CSLS view."""
+    source, target = view.source, view.target
     n = len(source)
     info = {"pairs": n, **view.report()}
     if 0 < neighbours.eval_sample < n:
@@ -90,9 +103,14 @@ def rank_metrics(ranks: torch.Tensor) -> dict[str, float]:
 
 @torch.no_grad()
 def alignment_metrics(
-    embeddings: torch.Tensor, pairs: torch.Tensor, k: int = 10, neighbours: NeighbourConfig = NeighbourConfig()
+    embeddings: torch.Tensor, pairs: torch.Tensor, k: int = 10, neighbours: NeighbourConfig = NeighbourConfig(),
+    indexes: EmbeddingIndexes | None = None,
 ) -> dict[str, dict]:
     """Metrics of gold ``pairs`` (P, 2) under joint ``embeddings`` (N, D), both directions,
-    and under ``"ranking"`` how the ranks were found (``ranking``)."""
-    l2r, r2l, info = ranking(embeddings[pairs[:, 0]], embeddings[pairs[:, 1]], k, neighbours)
+    and under ``"ranking"`` how the ranks were found (``ranking``). ``indexes``: the
+    embeddings' shared indexes (``ActiveLearner.indexes``), whose config then rules."""
+    if indexes is None:
+        l2r, r2l, info = ranking(embeddings[pairs[:, 0]], embeddings[pairs[:, 1]], k, neighbours)
+    else:
+        l2r, r2l, info = view_ranking(csls_view(indexes, pairs[:, 0], pairs[:, 1], k), indexes.config)
     return {"l2r": rank_metrics(l2r), "r2l": rank_metrics(r2l), "ranking": info}

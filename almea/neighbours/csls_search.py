@@ -12,8 +12,8 @@ from typing import Callable
 
 import torch
 
-from almea.neighbours.config import NeighbourConfig
-from almea.neighbours.index import NeighbourIndex, neighbour_index
+from almea.neighbours.index import NeighbourIndex
+from almea.neighbours.sides import EmbeddingIndexes
 
 
 def neighbourhood_means(queries: torch.Tensor, index: NeighbourIndex, k: int) -> torch.Tensor:
@@ -71,11 +71,13 @@ class CSLSView:
         return {"source_index": self.source_index.report(), "target_index": self.target_index.report()}
 
 
-def csls_view(source: torch.Tensor, target: torch.Tensor, k: int, config: NeighbourConfig) -> CSLSView:
-    """The view of ``source`` (S, D) x ``target`` (T, D), both L2-normalised, with CSLS
-    neighbourhood ``k``; exact or approximate by ``config``'s size threshold."""
-    source_index = neighbour_index(source, len(target), config)
-    target_index = neighbour_index(target, len(source), config)
+def csls_view(indexes: EmbeddingIndexes, source_ids: torch.Tensor, target_ids: torch.Tensor, k: int) -> CSLSView:
+    """The view of rows ``source_ids`` (S,) x ``target_ids`` (T,) of ``indexes``' embeddings,
+    with CSLS neighbourhood ``k``; exact or approximate by the indexes' size rule, the
+    approximate sides filtering the one index of their KG."""
+    source_index = indexes.index(source_ids, len(target_ids))
+    target_index = indexes.index(target_ids, len(source_ids))
+    source, target = source_index.candidates, target_index.candidates
     r_source = neighbourhood_means(source, target_index, k)
     r_target = neighbourhood_means(target, source_index, k)
     return CSLSView(source, target, source_index, target_index, r_source, r_target)

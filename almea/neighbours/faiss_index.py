@@ -3,13 +3,19 @@
 Vectors are L2-normalised, so the inner-product metric is the cosine. The flat variants
 store the vectors themselves, so a returned similarity is the exact cosine of the pair
 found; only which candidates are found is approximate, and that is measured: on its first
-search with a given k the index compares itself with the exact search on a sample of the
+search with a given k an index compares itself with the exact search on a sample of the
 queries (``recall``), logs it and reports it with the run.
+
+One index over a whole KG serves every subset of it (``FaissIndex.restricted``): the
+subset is a filter on the search (faiss ``IDSelectorBitmap``), not another build, because a
+build over 100k x 1,200-d vectors costs about a minute on 2 cores and a round searches
+the free entities, the test entities and the whole KG of the same embeddings.
 """
 from __future__ import annotations
 
 import logging
 import math
+import time
 
 import numpy as np
 import torch
@@ -25,42 +31,20 @@ def _array(x: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(x.detach().float().cpu().numpy())
 
 
-class FaissIndex:
-    """Approximate cosine top-k over ``candidates`` (C, D), L2-normalised (``NeighbourConfig``)."""
+class _MeasuredSearch:
+    """Search with the k-nearest contract of ``NeighbourIndex``, recall measured on first use
+    of each k; subclasses give ``candidates``, ``config``, ``name`` and ``_search``."""
 
-    def __init__(self, candidates: torch.Tensor, config: NeighbourConfig) -> None:
-        import faiss
+    candidates: torch.Tensor
+    config: NeighbourConfig
+    name: str
 
-        self.candidates, self.config = candidates, config
-        self.name = f"faiss-{config.index}"
+    def _start_measuring(self) -> None:
         self.recall: dict[int, float] = {}
         self._recall_queries = 0
-        vectors = _array(candidates)
-        dim = vectors.shape[1]
-        if config.index == "hnsw":
-            self._index = faiss.IndexHNSWFlat(dim, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-            self._index.hnsw.efConstruction = config.ef_construction
-        else:
-            lists = min(len(vectors), config.ivf_lists or max(1, round(4 * math.sqrt(len(vectors)))))
-            self._quantizer = faiss.IndexFlatIP(dim)            # the IVF index does not own it
-            self._index = faiss.IndexIVFFlat(self._quantizer, dim, lists, faiss.METRIC_INNER_PRODUCT)
-            self._index.cp.seed = config.seed
-            self._index.train(vectors)
-            self._index.nprobe = config.ivf_probe
-        self._index.add(vectors)
 
     def _search(self, queries: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-        k = min(k, len(self.candidates))
-        if self.config.index == "hnsw":
-            self._index.hnsw.efSearch = max(self.config.ef_search, k)
-        scores, ids = self._index.search(_array(queries), k)
-        values, indices = torch.from_numpy(scores), torch.from_numpy(ids)
-        # IVF finds fewer than k when the probed clusters hold fewer; those rows go exact,
-        # so every caller gets k neighbours per query.
-        short = torch.nonzero((indices < 0).any(dim=1)).flatten()
-        if len(short):
-            values[short], indices[short] = ExactIndex(self.candidates.cpu()).search(queries[short].cpu(), k)
-        return values.to(queries.device), indices.to(queries.device)
+        raise NotImplementedError
 
     def search(self, queries: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(Q, min(k, C)) cosines, best first, and their candidate rows for ``queries`` (Q, D)."""
@@ -72,11 +56,107 @@ class FaissIndex:
                      self.recall[k], self._recall_queries)
         return self._search(queries, k)
 
-    def report(self) -> dict:
-        """What searched and its measured recall, for the run's record."""
-        cfg = self.config
-        parameters = ({"hnsw_m": cfg.hnsw_m, "ef_construction": cfg.ef_construction, "ef_search": cfg.ef_search}
-                      if cfg.index == "hnsw" else {"ivf_lists": self._index.nlist, "ivf_probe": cfg.ivf_probe})
-        return {"index": self.name, "candidates": len(self.candidates), **parameters,
-                **{f"recall@{k}": value for k, value in sorted(self.recall.items())},
+    def _recall_report(self) -> dict:
+        return {**{f"recall@{k}": value for k, value in sorted(self.recall.items())},
                 "recall_queries": self._recall_queries}
+
+    def _filled(self, queries: torch.Tensor, values: torch.Tensor, indices: torch.Tensor,
+                k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """IVF (and a filtered HNSW) may find fewer than k; those rows go exact, so every
+        caller gets k neighbours per query."""
+        short = torch.nonzero((indices < 0).any(dim=1)).flatten()
+        if len(short):
+            values[short], indices[short] = ExactIndex(self.candidates.cpu()).search(queries[short].cpu(), k)
+        return values.to(queries.device), indices.to(queries.device)
+
+
+class FaissIndex(_MeasuredSearch):
+    """Approximate cosine top-k over ``candidates`` (C, D), L2-normalised (``NeighbourConfig``)."""
+
+    def __init__(self, candidates: torch.Tensor, config: NeighbourConfig) -> None:
+        import faiss
+
+        self.candidates, self.config = candidates, config
+        self.name = f"faiss-{config.index}"
+        self._start_measuring()
+        began = time.perf_counter()
+        vectors = _array(candidates)
+        dim = vectors.shape[1]
+        if config.index == "hnsw":
+            self._index = faiss.IndexHNSWFlat(dim, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            self._index.hnsw.efConstruction = config.ef_construction
+        else:
+            lists = min(len(vectors), config.ivf_lists or max(1, round(4 * math.sqrt(len(vectors)))))
+            self._quantizer = faiss.IndexFlatIP(dim)            # the IVF index does not own it
+            self._index = faiss.IndexIVFFlat(self._quantizer, dim, lists, faiss.METRIC_INNER_PRODUCT)
+            self._index.cp.seed = config.seed
+            self._index.train(vectors)
+        self._index.add(vectors)
+        self.build_seconds = time.perf_counter() - began
+
+    def raw_search(self, queries: torch.Tensor, k: int, members: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """faiss's (Q, k) similarities and candidate rows (-1: none found), only among the
+        candidate rows ``members`` when given. A filter passing a share f of the candidates
+        widens HNSW's search list by 1 / f, so as many passing candidates are seen."""
+        import faiss
+
+        share = 1.0 if members is None else max(len(members), 1) / len(self.candidates)
+        if self.config.index == "hnsw":
+            params = faiss.SearchParametersHNSW()
+            params.efSearch = math.ceil(max(self.config.ef_search, k) / share)
+        else:
+            params = faiss.SearchParametersIVF()
+            params.nprobe = min(self._index.nlist, math.ceil(self.config.ivf_probe / share))
+        if members is not None:
+            mask = np.zeros(len(self.candidates), dtype=bool)
+            mask[members] = True
+            bits = np.packbits(mask, bitorder="little")
+            params.sel = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bits))
+            return self._index.search(_array(queries), k, params=params)   # ``bits`` lives until here
+        return self._index.search(_array(queries), k, params=params)
+
+    def _search(self, queries: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        k = min(k, len(self.candidates))
+        scores, ids = self.raw_search(queries, k)
+        return self._filled(queries, torch.from_numpy(scores), torch.from_numpy(ids), k)
+
+    def restricted(self, rows: torch.Tensor) -> "RestrictedIndex":
+        """The index over candidate ``rows`` (R,) only (distinct), in that order, searching
+        this one through a filter."""
+        return RestrictedIndex(self, rows)
+
+    def parameters(self) -> dict:
+        cfg = self.config
+        if cfg.index == "hnsw":
+            return {"hnsw_m": cfg.hnsw_m, "ef_construction": cfg.ef_construction, "ef_search": cfg.ef_search}
+        return {"ivf_lists": self._index.nlist, "ivf_probe": cfg.ivf_probe}
+
+    def report(self) -> dict:
+        """What searched, its build time and its measured recall, for the run's record."""
+        return {"index": self.name, "candidates": len(self.candidates), **self.parameters(),
+                "build_seconds": round(self.build_seconds, 3), **self._recall_report()}
+
+
+class RestrictedIndex(_MeasuredSearch):
+    """A ``FaissIndex`` searched among some of its candidates: rows are positions in ``rows``."""
+
+    def __init__(self, full: FaissIndex, rows: torch.Tensor) -> None:
+        self.full, self.config, self.name = full, full.config, full.name
+        self._members = rows.cpu().numpy().astype(np.int64)
+        self.candidates = full.candidates[rows.to(full.candidates.device)]
+        self._position = np.full(len(full.candidates), -1, dtype=np.int64)
+        self._position[self._members] = np.arange(len(self._members))
+        if len(np.unique(self._members)) != len(self._members):
+            raise ValueError("a restricted index needs distinct candidate rows")
+        self._start_measuring()
+
+    def _search(self, queries: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        k = min(k, len(self.candidates))
+        scores, ids = self.full.raw_search(queries, k, self._members)
+        positions = np.where(ids >= 0, self._position[np.maximum(ids, 0)], -1)
+        return self._filled(queries, torch.from_numpy(scores), torch.from_numpy(positions), k)
+
+    def report(self) -> dict:
+        """What searched (the shared index, filtered to this subset) and its measured recall."""
+        return {"index": self.name, "candidates": len(self.candidates), "of": len(self.full.candidates),
+                **self.full.parameters(), **self._recall_report()}

@@ -5,9 +5,6 @@ from typing import Protocol
 
 import torch
 
-from almea.neighbours.config import NeighbourConfig
-from almea.neighbours.exact import ExactIndex
-
 
 class NeighbourIndex(Protocol):
     """Cosine top-k over a fixed set of L2-normalised candidates (C, D)."""
@@ -22,13 +19,3 @@ class NeighbourIndex(Protocol):
     def report(self) -> dict:
         """What searched (and, when approximate, its measured recall), for the run's record."""
         ...
-
-
-def neighbour_index(candidates: torch.Tensor, n_queries: int, config: NeighbourConfig) -> NeighbourIndex:
-    """The index for a step over ``n_queries`` queries and ``candidates`` (C, D): exact at or
-    below ``config``'s size threshold, the faiss index above it (or when forced)."""
-    if config.approximate(n_queries, len(candidates)):
-        from almea.neighbours.faiss_index import FaissIndex
-
-        return FaissIndex(candidates, config)
-    return ExactIndex(candidates)

@@ -15,7 +15,15 @@ import torch
 from torch.nn import functional as F
 
 from almea.evaluation.csls import csls_blocks
-from almea.neighbours import CSLSView, NeighbourConfig, csls_candidates, csls_view, listed_pairs
+from almea.neighbours import (
+    CSLSView,
+    EmbeddingIndexes,
+    NeighbourConfig,
+    csls_candidates,
+    csls_view,
+    listed_pairs,
+    side_indexes,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,6 +145,7 @@ def candidate_pool(
     k_max: int = 5000,
     exclude: np.ndarray | None = None,
     neighbours: NeighbourConfig = NeighbourConfig(),
+    indexes: EmbeddingIndexes | None = None,
 ) -> CandidatePool:
     """Mutual CSLS nearest neighbours among ``sources`` x ``targets`` (spec section 6.1).
 
@@ -146,7 +155,9 @@ def candidate_pool(
     ``exclude`` (E, 2) (already answered) are masked before the neighbours are found, so a
     source whose best target was rejected can still pair with its next best one. The pool is
     sorted by CSLS score and capped at ``k_max`` (the least confident pairs are pruned).
-    ``neighbours`` chooses exact or approximate search by the size of S x T.
+    ``neighbours`` chooses exact or approximate search by the size of S x T. ``indexes``:
+    the embeddings' shared indexes (``ActiveLearner.indexes``), whose config then rules;
+    None: this call builds its own over the two subsets.
     """
     if embeddings.ndim != 2:
         raise ValueError(f"embeddings must be (N, D), got shape {tuple(embeddings.shape)}")
@@ -157,13 +168,17 @@ def candidate_pool(
     if len(src_ids) == 0 or len(tgt_ids) == 0:
         return CandidatePool.empty()
     device = embeddings.device
-    emb = F.normalize(embeddings.float(), dim=1)
-    view = csls_view(emb[src_ids.to(device)], emb[tgt_ids.to(device)], k, neighbours)
+    if indexes is None:
+        emb = F.normalize(embeddings.float(), dim=1)
+        indexes, src_rows, tgt_rows = side_indexes(emb[src_ids.to(device)], emb[tgt_ids.to(device)], neighbours)
+    else:
+        src_rows, tgt_rows = src_ids.to(device), tgt_ids.to(device)
+    view = csls_view(indexes, src_rows, tgt_rows, k)
     ex_rows, ex_cols = _excluded_cells(src_ids.numpy(), tgt_ids.numpy(), exclude)
     if view.exact:
         best, second, best_target, col_source = _exact_neighbours(view, ex_rows, ex_cols)
     else:
-        best, second, best_target, col_source = _indexed_neighbours(view, ex_rows, ex_cols, neighbours.rerank)
+        best, second, best_target, col_source = _indexed_neighbours(view, ex_rows, ex_cols, indexes.config.rerank)
 
     rows = torch.arange(len(best), device=device)
     mutual = torch.isfinite(best) & (col_source[best_target] == rows)

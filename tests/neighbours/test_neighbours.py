@@ -15,7 +15,8 @@ from torch.nn import functional as F
 
 from almea.alignment import score_table
 from almea.evaluation.metrics import alignment_metrics, csls_ranks, ranking
-from almea.neighbours import ExactIndex, NeighbourConfig, neighbour_index, recall_at_k
+from almea.neighbours import EmbeddingIndexes, ExactIndex, NeighbourConfig, recall_at_k
+from almea.neighbours.faiss_index import FaissIndex
 from almea.selection.pool import candidate_pool
 
 FORCED = {index: NeighbourConfig(force=True, index=index, ivf_lists=8, ivf_probe=8) for index in ("hnsw", "ivf")}
@@ -42,7 +43,7 @@ def aligned_pair() -> torch.Tensor:
 @pytest.mark.parametrize("index", ["hnsw", "ivf"])
 def test_the_index_finds_the_exact_neighbours_where_they_are_unambiguous(clusters, index) -> None:
     centres, points = clusters
-    approximate = neighbour_index(points, len(centres), FORCED[index])
+    approximate = FaissIndex(points, FORCED[index])
     values, rows = approximate.search(centres, 10)
     exact_values, exact_rows = ExactIndex(points).search(centres, 10)
     assert [set(r) for r in rows.tolist()] == [set(range(10 * i, 10 * i + 10)) for i in range(200)]
@@ -153,3 +154,52 @@ def test_evidence_agrees_with_the_exact_path(demo_pair, tmp_path, monkeypatch) -
 def test_config_is_checked_on_construction(field, value, message) -> None:
     with pytest.raises(ValueError, match=message):
         NeighbourConfig(**{field: value})
+
+
+@pytest.mark.parametrize("index", ["hnsw", "ivf"])
+def test_a_restricted_index_finds_the_exact_neighbours_among_its_members(clusters, index) -> None:
+    centres, points = clusters
+    members = torch.arange(0, 2000, 2)                             # half of every cluster
+    subset = FaissIndex(points, FORCED[index]).restricted(members)
+    values, rows = subset.search(centres, 5)
+    exact_values, exact_rows = ExactIndex(points[members]).search(centres, 5)
+    assert [set(r) for r in rows.tolist()] == [set(range(5 * i, 5 * i + 5)) for i in range(200)]
+    assert [set(r) for r in rows.tolist()] == [set(r) for r in exact_rows.tolist()]
+    torch.testing.assert_close(values, exact_values, atol=1e-5, rtol=0)
+    assert subset.report()["recall@5"] == 1.0 and subset.report()["of"] == 2000
+
+
+def test_one_index_per_kg_serves_every_step_over_the_same_embeddings(aligned_pair) -> None:
+    indexes = EmbeddingIndexes(F.normalize(aligned_pair, dim=1), 600, FORCED["hnsw"])
+    pairs = torch.stack([torch.arange(300), torch.arange(600, 900)], dim=1)
+    table = score_table(aligned_pair, 600, np.zeros((0, 2), np.int64), k=5, indexes=indexes)
+    pool = candidate_pool(aligned_pair, np.arange(300, 600), np.arange(900, 1200), k=5, indexes=indexes)
+    metrics = alignment_metrics(aligned_pair, pairs, indexes=indexes)
+    assert indexes.builds == 2
+    assert pool.search["target_index"] == {**pool.search["target_index"], "candidates": 300, "of": 600}
+    assert metrics["ranking"]["ranked"] == "index" and metrics["l2r"]["hits@1"] > 0.2
+    alone = candidate_pool(aligned_pair, np.arange(300, 600), np.arange(900, 1200), k=5, neighbours=FORCED["hnsw"])
+    assert {tuple(p) for p in pool.pairs.tolist()} == {tuple(p) for p in alone.pairs.tolist()}
+    assert table.search["source_index"]["build_seconds"] >= 0
+    with pytest.raises(ValueError, match="span both sides"):
+        indexes.index(torch.tensor([5, 700]), 10)
+
+
+def test_a_learner_searches_one_set_of_embeddings_through_one_index_per_kg(demo_pair, tmp_path, monkeypatch) -> None:
+    from almea.active import ActiveLearner, LearnerConfig
+    from almea.features import FeatureConfig
+    from almea.model.config import ModelConfig, TrainConfig
+
+    monkeypatch.setenv("ALMEA_CACHE_DIR", str(tmp_path))
+    config = LearnerConfig(features=FeatureConfig(value_dim=256), model=ModelConfig(dim=16, latent_batch=32),
+                           train=TrainConfig(eval_every=0), neighbours=FORCED["hnsw"])
+    learner = ActiveLearner(demo_pair, config, progress=False)
+    none = np.zeros((0, 2), np.int64)
+    embeddings = learner.embeddings()
+    table = learner.score_table(embeddings, none, none)
+    learner.pool(embeddings, none, none, demo_pair.links[:50])
+    learner.evaluate(demo_pair.links[:50])
+    learner.evidence(demo_pair.links[:3], table=table)
+    assert learner.embeddings() is embeddings and learner.indexes(embeddings).builds == 2
+    learner.train(demo_pair.links[50:80], 1)
+    assert learner.embeddings() is not embeddings and learner.indexes(learner.embeddings()).builds == 0
