@@ -11,6 +11,10 @@ script cache removes that difference. The timings still include AppTest's own bo
 (widget states, parsing the rendered tree), so they slightly overstate the server's work.
 
     .venv/bin/python -m bench.label_latency --data ../shared/data/FB15K237-DB15K --decisions 200
+    .venv/bin/python -m bench.label_latency --scale 100000 --warm-epochs 1    # the 100k synthetic pair
+
+``--scale N`` writes the synthetic scale preset at N entities per side
+(``almea.data.synthetic_scale``) in the OpenEA layout under the run's home and labels that.
 """
 from __future__ import annotations
 
@@ -27,6 +31,8 @@ import numpy as np
 from streamlit.runtime.scriptrunner.script_cache import ScriptCache
 from streamlit.testing.v1 import AppTest, app_test
 
+from almea.data.synthetic import write_openea
+from almea.data.synthetic_scale import scale_pair
 from annotate.service import AnnotationProject, create_project, project_settings, projects_dir
 from annotate.worker import TRAIN, run_jobs
 
@@ -92,6 +98,8 @@ def main() -> None:
     parser.add_argument("--busy-epochs", type=int, default=40,
                         help="epochs of the background retraining; enough to outlast the second pass")
     parser.add_argument("--decisions", type=int, default=200)
+    parser.add_argument("--scale", type=int, metavar="N",
+                        help="label the synthetic scale preset at N entities per side instead of --data")
     parser.add_argument("--home", type=Path, help="keep the projects here (default: a temporary folder, removed)")
     args = parser.parse_args()
     if args.decisions > args.batch_size:
@@ -102,6 +110,9 @@ def main() -> None:
     shared_cache = ScriptCache()
     app_test.ScriptCache = lambda: shared_cache
     try:
+        if args.scale:
+            args.data, args.layout = home / f"scale-{args.scale}", "openea"
+            write_openea(scale_pair(args.scale), args.data)
         settings = project_settings("ds3", args.batch_size, args.warm_epochs, args.busy_epochs)
         started = time.perf_counter()
         project = create_project(QUIET, {"folder": str(args.data), "layout": args.layout}, settings,

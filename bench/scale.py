@@ -1,7 +1,8 @@
 """How the cost of an active-learning round grows with the pair (issue 14).
 
 Per size (entities per side of the synthetic scale preset, ``almea.data.synthetic_scale``):
-seconds and peak memory of the features, one training epoch, the two KGs' nearest-neighbour
+seconds and peak memory of the features, one training epoch (and one with every step on the
+whole pair instead of its batch's rows, ``TrainConfig.batch_rows_above``), the two KGs' nearest-neighbour
 indexes (nothing to build below the exact threshold), the candidate pool, DS3, the
 evaluation, the score table, the evidence of a batch and the whole round in the product's
 order (``--epochs`` epochs + scoring + select + evidence: the worker's round), with how each
@@ -25,6 +26,7 @@ import json
 import math
 import threading
 import time
+from dataclasses import replace
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -41,7 +43,7 @@ from almea.neighbours import NeighbourConfig
 from almea.training.split import split_links
 
 T = TypeVar("T")
-STEPS = ("features", "epoch", "indexes", "pool", "ds3", "evaluation", "table", "evidence", "round")
+STEPS = ("features", "epoch", "epoch_whole", "indexes", "pool", "ds3", "evaluation", "table", "evidence", "round")
 
 
 def _rss_mb() -> float:
@@ -91,6 +93,9 @@ def measure_size(per_side: int, args: argparse.Namespace) -> dict:
     labelled, none = split.base(args.seed_ratio), np.zeros((0, 2), np.int64)
     rng = np.random.default_rng(args.seed)
     meter("epoch", lambda: learner.train(labelled, 1))
+    learner.trainer.config = replace(config.train, batch_rows_above=10**12)
+    meter("epoch_whole", lambda: learner.train(labelled, 1))
+    learner.trainer.config = config.train
     embeddings = learner.embeddings()
     indexes = learner.indexes(embeddings)
     kg1, kg2 = np.arange(pair.n1), np.arange(pair.n1, pair.n_entities)

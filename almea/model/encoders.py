@@ -50,7 +50,9 @@ class ModalityEncoders(nn.Module):
         out = {}
         for modality in self.modalities:
             if modality == "graph":
-                out[modality] = self.gat(self.entity, inputs.graph)
+                nodes = self.entity if inputs.nodes is None else self.entity[inputs.nodes]
+                graph = self.gat(nodes, inputs.graph)
+                out[modality] = graph if inputs.roots is None else graph[inputs.roots]
             else:
                 out[modality] = self.features[modality](inputs.features[modality])
         return out

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 import torch
+from torch_geometric.utils import k_hop_subgraph
 
 from almea.data.kg_pair import KGPair
 from almea.features import Features
@@ -41,6 +42,11 @@ class AlignmentInputs:
     graph: GraphIndex
     features: dict[str, torch.Tensor]
     present: dict[str, torch.Tensor]
+    nodes: torch.Tensor | None = None
+    """Global ids of ``graph``'s nodes when these are a batch's inputs (``batch``); None: the
+    nodes are the rows, every entity."""
+    roots: torch.Tensor | None = None
+    """Positions of the rows among ``graph``'s nodes (``batch``); None: the rows are the nodes."""
 
     @classmethod
     def build(cls, pair: KGPair, features: Features, modalities: tuple[str, ...], device: torch.device) -> "AlignmentInputs":
@@ -60,3 +66,16 @@ class AlignmentInputs:
     @property
     def modalities(self) -> tuple[str, ...]:
         return tuple(self.present)
+
+    def batch(self, rows: torch.Tensor, hops: int) -> "AlignmentInputs":
+        """The inputs of the entities ``rows`` (R,) only (sorted, distinct global ids), row i
+        being ``rows[i]``; the graph is the rows' ``hops``-hop in-neighbourhood with every
+        edge among its nodes, so a GAT of ``hops`` layers gives each row exactly what it gives
+        it on the whole graph. What one training step of a large pair encodes
+        (``almea.training.batch_rows``)."""
+        edges = torch.stack([self.graph.src, self.graph.dst])
+        nodes, sub_edges, roots, _ = k_hop_subgraph(rows, hops, edges, relabel_nodes=True, num_nodes=self.n_entities)
+        return AlignmentInputs(
+            n_entities=len(rows), n1=int((rows < self.n1).sum()), graph=GraphIndex(sub_edges, len(nodes)),
+            features={m: torch.index_select(x, 0, rows) for m, x in self.features.items()},
+            present={m: p[rows] for m, p in self.present.items()}, nodes=nodes, roots=roots)

@@ -17,6 +17,7 @@ from almea.model.almea import ALMEA
 from almea.model.config import TrainConfig
 from almea.model.fusion import check_checkpoint_fusion
 from almea.model.inputs import AlignmentInputs
+from almea.training.batch_rows import batch_inputs
 
 
 def seed_everything(seed: int) -> None:
@@ -115,7 +116,10 @@ class Trainer:
         order = torch.randperm(len(pairs), device=self.device)
         for lo in range(0, len(pairs), self.config.batch_size):
             rows = order[lo : lo + self.config.batch_size]
-            terms = self.model.losses(self.inputs, pairs[rows], negatives, None if weights is None else weights[rows])
+            inputs, batch, batch_negatives = self.inputs, pairs[rows], negatives
+            if self.encodes_batch_rows:
+                inputs, batch, batch_negatives = batch_inputs(inputs, batch, negatives, self.model.config.gat_layers)
+            terms = self.model.losses(inputs, batch, batch_negatives, None if weights is None else weights[rows])
             loss = sum(terms.values())
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -123,6 +127,11 @@ class Trainer:
             for name, value in terms.items():
                 totals[name] = totals.get(name, 0.0) + value.item()
         return totals
+
+    @property
+    def encodes_batch_rows(self) -> bool:
+        """Whether a step encodes only its batch's rows (``TrainConfig.batch_rows_above``)."""
+        return self.inputs.n_entities > self.config.batch_rows_above and self.model.missing.reads_pair_rows_only
 
     def evaluate(self, test_pairs: np.ndarray) -> dict:
         """CSLS Hits@1/10 and MRR on ``test_pairs``, both directions, at the current epoch."""

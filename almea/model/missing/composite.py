@@ -18,6 +18,11 @@ class MissingModalities(nn.Module):
         self.name = name
         self.parts = nn.ModuleDict({part.name: part for part in parts})
 
+    @property
+    def reads_pair_rows_only(self) -> bool:
+        """Whether every part's losses read only the step's pair rows (``MissingModality``)."""
+        return all(part.reads_pair_rows_only for part in self.parts.values())
+
     def complete(self, hidden: Hidden, present: Presence) -> Hidden:
         """Each part fills what is still missing after the parts before it."""
         for part, available, fill in self._plan(present):

@@ -29,6 +29,7 @@ class RMMEA(MissingModality):
     """Adds L_rd (ranking distillation) and L_mi (MI estimation); completes nothing."""
 
     name = "rmmea"
+    reads_pair_rows_only = False            # L_rd's negatives are drawn from the whole KG
 
     def __init__(self, modalities: tuple[str, ...], config: ModelConfig) -> None:
         super().__init__(modalities, config)
