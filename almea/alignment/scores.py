@@ -16,7 +16,7 @@ import torch
 from torch.nn import functional as F
 
 from almea.evaluation.csls import csls_blocks, pair_csls
-from almea.neighbours import CSLSView, EmbeddingIndexes, NeighbourConfig, csls_candidates, csls_view, listed_pairs
+from almea.neighbours import CSLSView, EmbeddingIndexes, NeighbourConfig, csls_view, listed_pairs
 
 
 SCORE_COLUMNS = ("source", "target", "csls", "margin", "csls_quantile", "margin_quantile", "trained")
@@ -160,14 +160,12 @@ def _indexed_lists(
     device, n2 = view.source.device, len(view.target)
     forward = torch.as_tensor(exclude[:, 0] * n2 + exclude[:, 1] - n1, device=device)
     backward = torch.as_tensor((exclude[:, 1] - n1) * len(view.source) + exclude[:, 0], device=device)
-    scores, cols = csls_candidates(
-        view.source, view.target_index, view.r_source, view.r_target, max(m, top),
-        lambda found: taken_target[found] | ~free[:, None] | listed_pairs(found, forward, n2))
+    scores, cols = view.source_candidates(
+        max(m, top), lambda found: taken_target[found] | ~free[:, None] | listed_pairs(found, forward, n2))
     top_scores = scores[:, :top].double().cpu().numpy()
     top_targets = np.where(np.isfinite(top_scores), cols[:, :top].cpu().numpy() + n1, -1)
-    back, rows = csls_candidates(
-        view.target, view.source_index, view.r_target, view.r_source, m,
-        lambda found: ~free[found] | taken_target[:, None] | listed_pairs(found, backward, len(view.source)))
+    back, rows = view.target_candidates(
+        m, lambda found: ~free[found] | taken_target[:, None] | listed_pairs(found, backward, len(view.source)))
     return top_scores, top_targets, torch.where(torch.isfinite(back[:, 0]), rows[:, 0], -1)
 
 

@@ -17,8 +17,6 @@ from almea.neighbours import (
     CSLSView,
     EmbeddingIndexes,
     NeighbourConfig,
-    NeighbourIndex,
-    csls_candidates,
     csls_view,
     side_indexes,
 )
@@ -38,13 +36,13 @@ def _ranks(
 
 
 def _indexed_ranks(
-    queries: torch.Tensor, candidates: torch.Tensor, index: NeighbourIndex, r_q: torch.Tensor, r_c: torch.Tensor,
-    m: int,
+    found: tuple[torch.Tensor, torch.Tensor], queries: torch.Tensor, candidates: torch.Tensor, r_q: torch.Tensor,
+    r_c: torch.Tensor,
 ) -> torch.Tensor:
-    """1-based CSLS rank of candidate i for query i among the query's ``m`` nearest candidates
-    by the index (m + 1 when all of them score higher)."""
+    """1-based CSLS rank of candidate i for query i among the (Q, m) CSLS scores and rows of
+    the query's m nearest candidates that the index ``found`` (m + 1 when all score higher)."""
     truth = torch.arange(len(queries), device=queries.device)
-    scores, rows = csls_candidates(queries, index, r_q, r_c, m)
+    scores, rows = found
     true = pair_csls(queries, candidates, r_q, r_c)
     # The truth itself is skipped, so its two roundings (index, torch) cannot rank it below itself.
     return 1 + ((scores > true[:, None]) & (rows != truth[:, None])).sum(dim=1)
@@ -80,8 +78,8 @@ def view_ranking(view: CSLSView, neighbours: NeighbourConfig) -> tuple[torch.Ten
         l2r = _ranks(source, target, view.r_source, view.r_target, truth)
         return l2r, _ranks(target, source, view.r_target, view.r_source, truth), {"ranked": "exact", **info}
     m = neighbours.rerank
-    l2r = _indexed_ranks(source, target, view.target_index, view.r_source, view.r_target, m)
-    r2l = _indexed_ranks(target, source, view.source_index, view.r_target, view.r_source, m)
+    l2r = _indexed_ranks(view.source_candidates(m), source, target, view.r_source, view.r_target)
+    r2l = _indexed_ranks(view.target_candidates(m), target, source, view.r_target, view.r_source)
     return l2r, r2l, {"ranked": "index", "rerank": m, **info}
 
 

@@ -23,12 +23,17 @@ def neighbourhood_means(queries: torch.Tensor, index: NeighbourIndex, k: int) ->
 
 def csls_candidates(
     queries: torch.Tensor, index: NeighbourIndex, r_queries: torch.Tensor, r_candidates: torch.Tensor, m: int,
-    mask: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    mask: Callable[[torch.Tensor], torch.Tensor] | None = None, hits: Hits | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(Q, m) CSLS of each query's m nearest candidates by cosine, best first, and their
     candidate rows; ``r_queries`` (Q,) and ``r_candidates`` (C,) are the r terms. ``mask``
-    maps the (Q, m) candidate rows to a (Q, m) bool of cells that may not pair (-inf)."""
-    cos, rows = index.search(queries, m)
+    maps the (Q, m) candidate rows to a (Q, m) bool of cells that may not pair (-inf).
+    ``hits``: the queries' nearest candidates already searched (``CSLSView``), used when at
+    least m wide instead of searching again."""
+    if hits is not None and hits[0].shape[1] >= min(m, len(index.candidates)):
+        cos, rows = hits[0][:, :m], hits[1][:, :m]
+    else:
+        cos, rows = index.search(queries, m)
     csls = 2 * cos - r_queries[:, None] - r_candidates[rows]
     if mask is not None:
         csls = csls.masked_fill(mask(rows), -torch.inf)
@@ -42,6 +47,10 @@ def listed_pairs(rows: torch.Tensor, keys: torch.Tensor, n_candidates: int) -> t
     if len(keys) == 0:
         return torch.zeros_like(rows, dtype=torch.bool)
     return torch.isin(torch.arange(len(rows), device=rows.device)[:, None] * n_candidates + rows, keys)
+
+
+Hits = tuple[torch.Tensor, torch.Tensor]
+"""(Q, w) cosines of each query's w nearest candidates, best first, and their rows."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,6 +69,19 @@ class CSLSView:
     """(S,) mean cosine of each source to its k nearest targets."""
     r_target: torch.Tensor
     """(T,) the same for targets against the sources."""
+    source_hits: Hits | None = None
+    """Each source's nearest targets, searched once for its r term and its CSLS candidates
+    (approximate views; None for exact ones, which score every pair)."""
+    target_hits: Hits | None = None
+    """The same for each target among the sources."""
+
+    def source_candidates(self, m: int, mask: Callable[[torch.Tensor], torch.Tensor] | None = None) -> Hits:
+        """``csls_candidates`` of every source among the targets."""
+        return csls_candidates(self.source, self.target_index, self.r_source, self.r_target, m, mask, self.source_hits)
+
+    def target_candidates(self, m: int, mask: Callable[[torch.Tensor], torch.Tensor] | None = None) -> Hits:
+        """``csls_candidates`` of every target among the sources."""
+        return csls_candidates(self.target, self.source_index, self.r_target, self.r_source, m, mask, self.target_hits)
 
     @property
     def exact(self) -> bool:
@@ -74,10 +96,17 @@ class CSLSView:
 def csls_view(indexes: EmbeddingIndexes, source_ids: torch.Tensor, target_ids: torch.Tensor, k: int) -> CSLSView:
     """The view of rows ``source_ids`` (S,) x ``target_ids`` (T,) of ``indexes``' embeddings,
     with CSLS neighbourhood ``k``; exact or approximate by the indexes' size rule, the
-    approximate sides filtering the one index of their KG."""
+    approximate sides filtering the one index of their KG. An approximate side is searched
+    once, ``max(k, rerank)`` wide: its first k hits give the r term, all of them the CSLS
+    candidates of the steps (half the searches of asking for each)."""
     source_index = indexes.index(source_ids, len(target_ids))
     target_index = indexes.index(target_ids, len(source_ids))
     source, target = source_index.candidates, target_index.candidates
-    r_source = neighbourhood_means(source, target_index, k)
-    r_target = neighbourhood_means(target, source_index, k)
-    return CSLSView(source, target, source_index, target_index, r_source, r_target)
+    if target_index.name == "exact":
+        r_source = neighbourhood_means(source, target_index, k)
+        r_target = neighbourhood_means(target, source_index, k)
+        return CSLSView(source, target, source_index, target_index, r_source, r_target)
+    width = max(k, indexes.config.rerank)
+    source_hits, target_hits = target_index.search(source, width), source_index.search(target, width)
+    r_source, r_target = source_hits[0][:, :k].mean(dim=1), target_hits[0][:, :k].mean(dim=1)
+    return CSLSView(source, target, source_index, target_index, r_source, r_target, source_hits, target_hits)

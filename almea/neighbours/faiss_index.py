@@ -1,8 +1,9 @@
 """The approximate nearest-neighbour search: a faiss HNSW or IVF index on cosine.
 
-Vectors are L2-normalised, so the inner-product metric is the cosine. The flat variants
-store the vectors themselves, so a returned similarity is the exact cosine of the pair
-found; only which candidates are found is approximate, and that is measured: on its first
+Vectors are L2-normalised, so the inner-product metric is the cosine. Every candidate found
+is scored again from the float32 vectors, so a returned similarity is the exact cosine of
+the pair found, whatever the index stores (``NeighbourConfig.storage``); only which
+candidates are found is approximate, and that is measured: on its first
 search with a given k an index compares itself with the exact search on a sample of the
 queries (``recall``), logs it and reports it with the run.
 
@@ -29,6 +30,19 @@ log = logging.getLogger(__name__)
 
 def _array(x: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(x.detach().float().cpu().numpy())
+
+
+def exact_cosines(queries: torch.Tensor, candidates: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """(Q, k) cosines of each query with its candidate ``rows`` (Q, k) (-1: none, -inf), a
+    bounded block of queries at a time."""
+    values = torch.full(rows.shape, -torch.inf)
+    step = max(1, (1 << 24) // max(1, rows.shape[1] * candidates.shape[1]))
+    for lo in range(0, len(rows), step):
+        block = rows[lo : lo + step]
+        found = candidates[block.clamp(min=0)]                               # (b, k, D)
+        cos = torch.einsum("bd,bkd->bk", queries[lo : lo + step], found)
+        values[lo : lo + step] = cos.masked_fill(block < 0, -torch.inf)
+    return values
 
 
 class _MeasuredSearch:
@@ -60,14 +74,16 @@ class _MeasuredSearch:
         return {**{f"recall@{k}": value for k, value in sorted(self.recall.items())},
                 "recall_queries": self._recall_queries}
 
-    def _filled(self, queries: torch.Tensor, values: torch.Tensor, indices: torch.Tensor,
-                k: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """IVF (and a filtered HNSW) may find fewer than k; those rows go exact, so every
-        caller gets k neighbours per query."""
+    def _filled(self, queries: torch.Tensor, indices: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The exact cosines of the ``indices`` (Q, k) found, best first. IVF (and a filtered
+        HNSW) may find fewer than k; those rows go exact, so every caller gets k per query."""
+        queries, indices = queries.cpu(), indices.cpu()
+        values = exact_cosines(queries, self.candidates.cpu(), indices)
         short = torch.nonzero((indices < 0).any(dim=1)).flatten()
         if len(short):
-            values[short], indices[short] = ExactIndex(self.candidates.cpu()).search(queries[short].cpu(), k)
-        return values.to(queries.device), indices.to(queries.device)
+            values[short], indices[short] = ExactIndex(self.candidates.cpu()).search(queries[short], k)
+        order = values.argsort(dim=1, descending=True, stable=True)
+        return values.gather(1, order).to(queries.device), indices.gather(1, order).to(queries.device)
 
 
 class FaissIndex(_MeasuredSearch):
@@ -83,7 +99,12 @@ class FaissIndex(_MeasuredSearch):
         vectors = _array(candidates)
         dim = vectors.shape[1]
         if config.index == "hnsw":
-            self._index = faiss.IndexHNSWFlat(dim, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            if config.storage == "sq8":
+                self._index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, config.hnsw_m,
+                                                faiss.METRIC_INNER_PRODUCT)
+                self._index.train(vectors)
+            else:
+                self._index = faiss.IndexHNSWFlat(dim, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
             self._index.hnsw.efConstruction = config.ef_construction
         else:
             lists = min(len(vectors), config.ivf_lists or max(1, round(4 * math.sqrt(len(vectors)))))
@@ -117,8 +138,8 @@ class FaissIndex(_MeasuredSearch):
 
     def _search(self, queries: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         k = min(k, len(self.candidates))
-        scores, ids = self.raw_search(queries, k)
-        return self._filled(queries, torch.from_numpy(scores), torch.from_numpy(ids), k)
+        _, ids = self.raw_search(queries, k)
+        return self._filled(queries, torch.from_numpy(ids), k)
 
     def restricted(self, rows: torch.Tensor) -> "RestrictedIndex":
         """The index over candidate ``rows`` (R,) only (distinct), in that order, searching
@@ -128,7 +149,8 @@ class FaissIndex(_MeasuredSearch):
     def parameters(self) -> dict:
         cfg = self.config
         if cfg.index == "hnsw":
-            return {"hnsw_m": cfg.hnsw_m, "ef_construction": cfg.ef_construction, "ef_search": cfg.ef_search}
+            return {"storage": cfg.storage, "hnsw_m": cfg.hnsw_m, "ef_construction": cfg.ef_construction,
+                    "ef_search": cfg.ef_search}
         return {"ivf_lists": self._index.nlist, "ivf_probe": cfg.ivf_probe}
 
     def report(self) -> dict:
@@ -152,9 +174,9 @@ class RestrictedIndex(_MeasuredSearch):
 
     def _search(self, queries: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         k = min(k, len(self.candidates))
-        scores, ids = self.full.raw_search(queries, k, self._members)
+        _, ids = self.full.raw_search(queries, k, self._members)
         positions = np.where(ids >= 0, self._position[np.maximum(ids, 0)], -1)
-        return self._filled(queries, torch.from_numpy(scores), torch.from_numpy(positions), k)
+        return self._filled(queries, torch.from_numpy(positions), k)
 
     def report(self) -> dict:
         """What searched (the shared index, filtered to this subset) and its measured recall."""

@@ -19,7 +19,6 @@ from almea.neighbours import (
     CSLSView,
     EmbeddingIndexes,
     NeighbourConfig,
-    csls_candidates,
     csls_view,
     listed_pairs,
     side_indexes,
@@ -127,11 +126,9 @@ def _indexed_neighbours(
     device, n_src, n_tgt = view.source.device, len(view.source), len(view.target)
     forward = torch.as_tensor(ex_rows * n_tgt + ex_cols, device=device)
     backward = torch.as_tensor(ex_cols * n_src + ex_rows, device=device)
-    scores, cols = csls_candidates(view.source, view.target_index, view.r_source, view.r_target, m,
-                                   lambda rows: listed_pairs(rows, forward, n_tgt))
+    scores, cols = view.source_candidates(m, lambda rows: listed_pairs(rows, forward, n_tgt))
     second = scores[:, 1] if scores.shape[1] > 1 else torch.full((n_src,), -torch.inf, device=device)
-    back, rows = csls_candidates(view.target, view.source_index, view.r_target, view.r_source, m,
-                                 lambda found: listed_pairs(found, backward, n_src))
+    back, rows = view.target_candidates(m, lambda found: listed_pairs(found, backward, n_src))
     col_source = torch.where(torch.isfinite(back[:, 0]), rows[:, 0], -1)
     return scores[:, 0], second, cols[:, 0], col_source
 

@@ -2,8 +2,9 @@
 
 About two minutes on 2 cores (over the default suite's one-minute allowance), so it runs
 under the ``slow`` marker, which CI runs. The approximate steps must agree with the exact
-ones on the same embeddings: Hits@1 within 0.01 of the exact ranking, each side's index
-found at recall@10 >= 0.9, and one index per KG built for all of the round's steps.
+ones on the same embeddings: Hits@1 within 0.01 of the exact ranking, each side's search
+(32 wide: the r terms and the CSLS candidates) at recall >= 0.85 against exact search, and
+one index per KG built for all of the round's steps.
 """
 from __future__ import annotations
 
@@ -42,8 +43,8 @@ def test_a_30k_round_through_the_index_matches_the_exact_path(tmp_path, monkeypa
     assert not np.isin(batch.pairs[:, 0], taken[:, 0]).any() and not np.isin(batch.pairs[:, 1], taken[:, 1]).any()
     assert all(len(e["alternatives"]) == 5 for e in evidence)
     for side in ("source_index", "target_index"):
-        assert table.search[side]["index"] == "faiss-hnsw" and table.search[side]["recall@10"] >= 0.9
-        assert metrics["ranking"][side]["recall@10"] >= 0.9
+        assert table.search[side]["index"] == "faiss-hnsw" and table.search[side]["recall@32"] >= 0.85
+        assert metrics["ranking"][side]["recall@32"] >= 0.85
 
     exact = alignment_metrics(embeddings, torch.as_tensor(split.test))
     assert exact["ranking"]["ranked"] == "exact" and metrics["ranking"]["ranked"] == "index"
