@@ -51,8 +51,7 @@ class ModalityEncoders(nn.Module):
         for modality in self.modalities:
             if modality == "graph":
                 nodes = self.entity if inputs.nodes is None else self.entity[inputs.nodes]
-                graph = self.gat(nodes, inputs.graph)
-                out[modality] = graph if inputs.roots is None else graph[inputs.roots]
+                out[modality] = self.gat(nodes, inputs.blocks if inputs.blocks is not None else inputs.graph)
             else:
                 out[modality] = self.features[modality](inputs.features[modality])
         return out

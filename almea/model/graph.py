@@ -31,16 +31,18 @@ class GraphIndex:
     """An edge list with both CSR orders precomputed, so no step re-sorts 600k edges.
 
     Edges are kept sorted by destination; ``by_src`` permutes them into source order for
-    the transposed product of the backward pass.
+    the transposed product of the backward pass. Destinations are nodes ``0..n_nodes-1`` and
+    sources ``0..n_src-1`` (default ``n_nodes``): a layer may compute fewer nodes than it reads,
+    the first ``n_nodes`` of them (a batch's GAT block, ``AlignmentInputs.batch``).
     """
 
-    def __init__(self, edge_index: torch.Tensor, n_nodes: int) -> None:
-        order = torch.argsort(edge_index[1] * n_nodes + edge_index[0])
+    def __init__(self, edge_index: torch.Tensor, n_nodes: int, n_src: int | None = None) -> None:
+        self.n_nodes, self.n_src = n_nodes, n_nodes if n_src is None else n_src
+        order = torch.argsort(edge_index[1] * self.n_src + edge_index[0])
         self.src, self.dst = edge_index[0, order].contiguous(), edge_index[1, order].contiguous()
-        self.n_nodes = n_nodes
         self.by_src = torch.argsort(self.src * n_nodes + self.dst)
         self.crow_dst = _crow(self.dst, n_nodes)
-        self.crow_src = _crow(self.src[self.by_src], n_nodes)
+        self.crow_src = _crow(self.src[self.by_src], self.n_src)
         self.dst_by_src = self.dst[self.by_src].contiguous()
 
     @property
@@ -54,23 +56,22 @@ class GraphIndex:
 
     def aggregate(self, alpha: torch.Tensor, x: torch.Tensor, transpose: bool = False) -> torch.Tensor:
         """sum over edges of alpha * x[src] into dst (or x[dst] into src when transposed)."""
-        n = self.n_nodes
         if transpose:
-            adj = _csr(self.crow_src, self.dst_by_src, alpha[self.by_src], n)
+            adj = _csr(self.crow_src, self.dst_by_src, alpha[self.by_src], (self.n_src, self.n_nodes))
         else:
-            adj = _csr(self.crow_dst, self.src, alpha, n)
+            adj = _csr(self.crow_dst, self.src, alpha, (self.n_nodes, self.n_src))
         return adj @ x
 
     def edge_dots(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """(E,) dot products ``<a[dst], b[src]>`` per edge, in edge order."""
-        pattern = _csr(self.crow_dst, self.src, a.new_zeros(self.n_edges), self.n_nodes)
+        pattern = _csr(self.crow_dst, self.src, a.new_zeros(self.n_edges), (self.n_nodes, self.n_src))
         return torch.sparse.sampled_addmm(pattern, a, b.t(), beta=0.0).values()
 
 
-def _csr(crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, n: int) -> torch.Tensor:
+def _csr(crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
     with warnings.catch_warnings():          # "CSR support is in beta": the ops used here are tested
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
-        return torch.sparse_csr_tensor(crow, col, values, (n, n), check_invariants=False)
+        return torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
 
 
 def _crow(sorted_rows: torch.Tensor, n_rows: int) -> torch.Tensor:
@@ -117,12 +118,14 @@ class SparseGATLayer(nn.Module):
         nn.init.xavier_uniform_(self.att_dst)
 
     def forward(self, x: torch.Tensor, graph: GraphIndex) -> torch.Tensor:
-        src, dst = graph.src, graph.dst
-        out = torch.zeros_like(x)
+        """(graph.n_src, d) -> (graph.n_nodes, d): the first n_nodes rows of ``x`` are the
+        nodes computed (all of them on a whole graph)."""
+        src, dst, n = graph.src, graph.dst, graph.n_nodes
+        out = x.new_zeros(n, x.shape[1])
         for head in range(self.weight.shape[0]):
             xh = x * self.weight[head]                        # (N, d)
-            score = (xh @ self.att_src[head])[src] + (xh @ self.att_dst[head])[dst]  # (E,)
-            alpha = softmax(F.leaky_relu(score, self.negative_slope), dst, num_nodes=x.shape[0])
+            score = (xh @ self.att_src[head])[src] + (xh[:n] @ self.att_dst[head])[dst]  # (E,)
+            alpha = softmax(F.leaky_relu(score, self.negative_slope), dst, num_nodes=n)
             out = out + edge_spmm(alpha, xh, graph)
         return out / self.weight.shape[0]
 
@@ -135,9 +138,11 @@ class SparseGAT(nn.Module):
         self.layers = nn.ModuleList(SparseGATLayer(dim, heads) for _ in range(layers))
         self.dropout = dropout
 
-    def forward(self, x: torch.Tensor, graph: GraphIndex) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, graph: GraphIndex | list[GraphIndex]) -> torch.Tensor:
+        """``graph``: the whole graph for every layer, or one block per layer (``AlignmentInputs.batch``)."""
         for i, layer in enumerate(self.layers):
-            x = layer(F.dropout(x, self.dropout, self.training), graph)
+            block = graph[i] if isinstance(graph, list) else graph
+            x = layer(F.dropout(x, self.dropout, self.training), block)
             if i + 1 < len(self.layers):
                 x = F.elu(x)
         return x

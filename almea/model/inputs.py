@@ -6,7 +6,6 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 import torch
-from torch_geometric.utils import k_hop_subgraph
 
 from almea.data.kg_pair import KGPair
 from almea.features import Features
@@ -43,10 +42,11 @@ class AlignmentInputs:
     features: dict[str, torch.Tensor]
     present: dict[str, torch.Tensor]
     nodes: torch.Tensor | None = None
-    """Global ids of ``graph``'s nodes when these are a batch's inputs (``batch``); None: the
-    nodes are the rows, every entity."""
-    roots: torch.Tensor | None = None
-    """Positions of the rows among ``graph``'s nodes (``batch``); None: the rows are the nodes."""
+    """Global ids of the graph modality's input nodes when these are a batch's inputs
+    (``batch``), the rows first; None: the nodes are the rows, every entity."""
+    blocks: list[GraphIndex] | None = None
+    """One graph per GAT layer, the first layer's first, when these are a batch's inputs
+    (``batch``; ``graph`` is then the first); None: every layer runs on ``graph``."""
 
     @classmethod
     def build(cls, pair: KGPair, features: Features, modalities: tuple[str, ...], device: torch.device) -> "AlignmentInputs":
@@ -69,13 +69,28 @@ class AlignmentInputs:
 
     def batch(self, rows: torch.Tensor, hops: int) -> "AlignmentInputs":
         """The inputs of the entities ``rows`` (R,) only (sorted, distinct global ids), row i
-        being ``rows[i]``; the graph is the rows' ``hops``-hop in-neighbourhood with every
-        edge among its nodes, so a GAT of ``hops`` layers gives each row exactly what it gives
-        it on the whole graph. What one training step of a large pair encodes
-        (``almea.training.batch_rows``)."""
-        edges = torch.stack([self.graph.src, self.graph.dst])
-        nodes, sub_edges, roots, _ = k_hop_subgraph(rows, hops, edges, relabel_nodes=True, num_nodes=self.n_entities)
+        being ``rows[i]``, for a GAT of ``hops`` layers: layer j computes the nodes within
+        ``hops - j`` hops of the rows from those within ``hops - j + 1``, each over all of
+        their in-edges, so each row gets exactly what the whole graph gives it while every
+        layer computes only the nodes the next one reads. What one training step of a large
+        pair encodes (``almea.training.batch_rows``)."""
+        src, dst = self.graph.src, self.graph.dst
+        level = torch.full((self.n_entities,), hops + 1, dtype=torch.long, device=rows.device)
+        level[rows] = 0
+        for hop in range(1, hops + 1):
+            reached = src[level[dst] == hop - 1]
+            level[reached] = torch.minimum(level[reached], torch.full_like(reached, hop))
+        nodes = torch.cat([torch.nonzero(level == hop).flatten() if hop else rows for hop in range(hops + 1)])
+        position = torch.full((self.n_entities,), -1, dtype=torch.long, device=rows.device)
+        position[nodes] = torch.arange(len(nodes), device=rows.device)
+        blocks = []
+        for layer in range(1, hops + 1):
+            reads, computes = int((level <= hops - layer + 1).sum()), int((level <= hops - layer).sum())
+            into = level[dst] <= hops - layer
+            edges = torch.stack([position[src[into]], position[dst[into]]])
+            blocks.append(GraphIndex(edges, computes, reads))
+        graph = blocks[0] if blocks else GraphIndex(torch.zeros(2, 0, dtype=torch.long, device=rows.device), len(rows))
         return AlignmentInputs(
-            n_entities=len(rows), n1=int((rows < self.n1).sum()), graph=GraphIndex(sub_edges, len(nodes)),
+            n_entities=len(rows), n1=int((rows < self.n1).sum()), graph=graph,
             features={m: torch.index_select(x, 0, rows) for m, x in self.features.items()},
-            present={m: p[rows] for m, p in self.present.items()}, nodes=nodes, roots=roots)
+            present={m: p[rows] for m, p in self.present.items()}, nodes=nodes, blocks=blocks)
