@@ -79,7 +79,7 @@ class AlignmentInputs:
         level[rows] = 0
         for hop in range(1, hops + 1):
             reached = src[level[dst] == hop - 1]
-            level[reached] = torch.minimum(level[reached], torch.full_like(reached, hop))
+            level[reached] = level[reached].clamp(max=hop)
         nodes = torch.cat([torch.nonzero(level == hop).flatten() if hop else rows for hop in range(hops + 1)])
         position = torch.full((self.n_entities,), -1, dtype=torch.long, device=rows.device)
         position[nodes] = torch.arange(len(nodes), device=rows.device)

@@ -9,8 +9,8 @@ queries (``recall``), logs it and reports it with the run.
 
 One index over a whole KG serves every subset of it (``FaissIndex.restricted``): the
 subset is a filter on the search (faiss ``IDSelectorBitmap``), not another build, because a
-build over 100k x 1,200-d vectors costs about a minute on 2 cores and a round searches
-the free entities, the test entities and the whole KG of the same embeddings.
+build over one KG of 100k x 1,200-d vectors costs ~18 s on 2 cores (``bench/scale.py``) and a
+round searches the free entities, the test entities and the whole KG of the same embeddings.
 """
 from __future__ import annotations
 
