@@ -146,7 +146,8 @@ def _hover(rows: pd.DataFrame) -> list[str]:
 
 
 def selection_map_figure(points: pd.DataFrame, without_diversity: bool = False) -> go.Figure:
-    """The pool (grey), labelled pairs and the round's selection coloured by answer.
+    """The pool (grey), labelled pairs (the map's sample, the legend says of how many) and the
+    round's selection coloured by answer.
 
     ``without_diversity`` shows DS3's pick with D = 1 instead; its pairs that were not
     proposed are drawn as open black circles. Selected points carry their proposal id as
@@ -158,7 +159,9 @@ def selection_map_figure(points: pd.DataFrame, without_diversity: bool = False) 
     figure = go.Figure()
     figure.add_trace(go.Scattergl(x=pool["x"], y=pool["y"], mode="markers", name=f"candidate pool ({len(pool)})",
                                   marker={"color": POOL_COLOUR, "size": 5}, hovertext=_hover(pool), hoverinfo="text"))
-    figure.add_trace(go.Scattergl(x=labelled["x"], y=labelled["y"], mode="markers", name=f"labelled ({len(labelled)})",
+    total = points.attrs.get("labelled_total", len(labelled))
+    shown = f"{len(labelled)}" if total == len(labelled) else f"a sample of {len(labelled)} of {total}"
+    figure.add_trace(go.Scattergl(x=labelled["x"], y=labelled["y"], mode="markers", name=f"labelled ({shown})",
                                   marker={"color": LABELLED_COLOUR, "size": 5, "symbol": "x"},
                                   hovertext=_hover(labelled), hoverinfo="text"))
     for answer, colour in ANSWER_COLOURS.items():

@@ -102,8 +102,9 @@ def selection_map_frame(project: AnnotationProject, round_id: int) -> pd.DataFra
     """Every point of the round's map (None when its model version left no map).
 
     ``layer`` is "pool" or "labelled"; pool rows say whether the round proposed them
-    (``proposal_id``, ``answer``) and whether DS3 without D would have. Labels are the
-    datasets' text, unescaped. Raises ``SelectionMapError`` when the file is not a map of
+    (``proposal_id``, ``answer``) and whether DS3 without D would have. The labelled rows are
+    the map's sample; ``frame.attrs["labelled_total"]`` counts every labelled pair. Labels are
+    the datasets' text, unescaped. Raises ``SelectionMapError`` when the file is not a map of
     this dataset.
     """
     version = project.store.get_round(round_id).model_version
@@ -133,6 +134,7 @@ def selection_map_frame(project: AnnotationProject, round_id: int) -> pd.DataFra
     frame = pd.concat([pool, labelled], ignore_index=True)
     frame["source_label"] = [label(int(e)) for e in frame["source"]]
     frame["target_label"] = [label(int(e)) for e in frame["target"]]
+    frame.attrs["labelled_total"] = int(shown.labelled_total)
     return frame
 
 

@@ -37,6 +37,7 @@ STRATEGIES = {
     "rmmea-no-mi": ["--missing", "rmmea", "--no-mi"],
     "maco": ["--missing", "maco"],
     "maco-no-con": ["--missing", "maco", "--no-maco-contrastive"],
+    "maco-strong-con": ["--missing", "maco", "--maco-contrastive-weight", "1", "--maco-temperature", "0.5"],
     "maco+vae": ["--missing", "maco+vae"],
 }
 

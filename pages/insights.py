@@ -131,8 +131,10 @@ def map_section(project: AnnotationProject, name: str) -> None:
                         help="DS3 on the same pool with every D_i = 1: what the round would have proposed "
                              "without favouring pairs far from labelled ones.")
     both = int((pool["chosen"] & pool["chosen_without_diversity"]).sum())
+    labelled, total = int((points["layer"] == "labelled").sum()), points.attrs["labelled_total"]
+    sample = f" Of the {total} labelled pairs, a fixed random {labelled} are drawn." if total > labelled else ""
     st.caption(f"PCA of the pair embeddings [source, target]. Without D, DS3 picks {both} of the same "
-               f"{int(pool['chosen'].sum())} pairs. Click a proposed pair to open it in the labeller.")
+               f"{int(pool['chosen'].sum())} pairs.{sample} Click a proposed pair to open it in the labeller.")
     figure, chart_name = figures.selection_map_figure(points, without), f"selection-map-round-{round_.id}"
     event = st.plotly_chart(figure, config=chart_config(chart_name), key="selection_map", on_select="rerun",
                             selection_mode="points")

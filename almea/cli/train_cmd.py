@@ -58,6 +58,10 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-mi", action="store_true", help="ablation (rmmea): no mutual-information estimation")
     parser.add_argument("--no-maco-contrastive", action="store_true",
                         help="ablation (maco): no cross-modal contrastive loss")
+    parser.add_argument("--maco-contrastive-weight", type=float, default=ModelConfig.maco_contrastive_weight,
+                        help="maco: alpha of eq. 8 (L_con's weight; --no-maco-contrastive sets 0)")
+    parser.add_argument("--maco-temperature", type=float, default=ModelConfig.maco_temperature,
+                        help="maco: tau of eq. 7 (L_con's logits are cos / tau, so within +-1/tau)")
 
 
 def configs(args: argparse.Namespace) -> tuple[FeatureConfig, ModelConfig, TrainConfig]:
@@ -82,7 +86,8 @@ def configs(args: argparse.Namespace) -> tuple[FeatureConfig, ModelConfig, Train
             rmmea_noise_rate=args.rmmea_noise_rate,
             rmmea_rd_weight=0.0 if args.no_rd else ModelConfig.rmmea_rd_weight,
             rmmea_mi_weight=0.0 if args.no_mi else ModelConfig.rmmea_mi_weight,
-            maco_contrastive_weight=0.0 if args.no_maco_contrastive else ModelConfig.maco_contrastive_weight,
+            maco_contrastive_weight=0.0 if args.no_maco_contrastive else args.maco_contrastive_weight,
+            maco_temperature=args.maco_temperature,
         ),
         TrainConfig(epochs=args.epochs, lr=args.lr, round_lr=args.round_lr, eval_every=args.eval_every, seed=args.seed,
                     device=args.device),

@@ -20,7 +20,8 @@ from annotate.insights import (
     round_precision_frame,
     selection_map_frame,
 )
-from annotate.selection_map import SelectionMap, SelectionMapError, map_path, selection_map
+from annotate.figures import selection_map_figure
+from annotate.selection_map import LABELLED_SHOWN, SelectionMap, SelectionMapError, map_path, selection_map
 from annotate.service import AnnotationProject
 from annotate.worker import run_jobs
 from storage import ProjectStore
@@ -65,6 +66,41 @@ def test_a_map_round_trips_through_its_file(tmp_path) -> None:
     assert list((tmp_path / "maps").iterdir()) == [tmp_path / "maps" / "map-v7.npz"]
 
 
+def test_a_map_draws_a_fixed_sample_of_many_labelled_pairs(tmp_path) -> None:
+    n = LABELLED_SHOWN + 500
+    embeddings = np.random.default_rng(0).normal(size=(2 * n, 4))
+    labelled = np.stack([np.arange(n), np.arange(n, 2 * n)], axis=1)
+    pool = labelled[:3]
+    shown = selection_map(embeddings, pool, np.ones(3), labelled, pool[:1], pool[:1])
+    again = selection_map(embeddings, pool, np.ones(3), labelled, pool[:1], pool[:1])
+    assert len(shown.labelled) == LABELLED_SHOWN and int(shown.labelled_total) == n
+    assert np.array_equal(shown.labelled, again.labelled)                   # the same pairs each time
+    assert len({tuple(p) for p in shown.labelled.tolist()}) == LABELLED_SHOWN
+    assert {tuple(p) for p in shown.labelled.tolist()} <= {tuple(p) for p in labelled.tolist()}
+    few = selection_map(embeddings, pool, np.ones(3), labelled[:10], pool[:1], pool[:1])
+    assert np.array_equal(few.labelled, labelled[:10]) and int(few.labelled_total) == 10
+
+
+def test_the_legend_says_the_labelled_layer_is_a_sample(project: AnnotationProject) -> None:
+    path = map_path(project.folder, 1)
+    points = selection_map_frame(project, 1)
+    drawn = int((points["layer"] == "labelled").sum())
+    assert points.attrs["labelled_total"] == drawn
+    assert f"labelled ({drawn})" in {t.name for t in selection_map_figure(points).data}
+    _rewrite(path, labelled_total=np.asarray(drawn + 1000, np.int64))
+    points = selection_map_frame(project, 1)
+    names = {t.name for t in selection_map_figure(points).data}
+    assert f"labelled (a sample of {drawn} of {drawn + 1000})" in names
+
+
+def test_a_map_written_before_the_sample_still_loads(project: AnnotationProject) -> None:
+    path = map_path(project.folder, 1)
+    with np.load(path) as stored:
+        older = {name: stored[name] for name in stored.files if name != "labelled_total"}
+    np.savez(path, **older)
+    assert selection_map_frame(project, 1).attrs["labelled_total"] == len(older["labelled"])
+
+
 @pytest.mark.parametrize("tamper, problem", [
     (lambda path: path.write_bytes(b"not a zip file"), "not a readable map"),
     (lambda path: path.write_bytes(path.read_bytes()[:200]), "not a readable map"),
@@ -72,6 +108,7 @@ def test_a_map_round_trips_through_its_file(tmp_path) -> None:
     (lambda path: _rewrite(path, xy=np.zeros((1, 2), np.float32)), "xy has shape (1, 2)"),
     (lambda path: _rewrite(path, pairs=np.full((len(np.load(path)["pairs"]), 2), 10**9)), "not entities"),
     (lambda path: _rewrite(path, chosen=np.zeros(len(np.load(path)["pairs"]), np.float32)), "expected bool"),
+    (lambda path: _rewrite(path, labelled_total=np.asarray(0, np.int64)), "not a count of at least"),
     (lambda path: _rewrite(path, pairs=np.array([{"x": 1}], dtype=object)), "not a readable map"),   # a pickle
 ])
 def test_an_unreadable_map_is_refused_with_its_problem(project: AnnotationProject, tamper, problem: str) -> None:

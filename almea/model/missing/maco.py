@@ -116,10 +116,11 @@ class MACO(MissingModality):
         ids = torch.randperm(n, device=has_structure.device)[: cfg.maco_batch]
         ids = ids[has_structure[ids]]
         structure = F.normalize(step.hidden["graph"].detach()[ids], dim=1)
-        d_loss = g_loss = con = 0.0
+        d_loss = g_loss = con = structure.new_zeros(())                         # tensors even if no m has real rows
         for m, generator in self.generators.items():
             discriminator = self.discriminators[m]
             fake = generator(structure)                                                # every sampled entity (E)
+            con = con + cross_modal_contrastive(structure, fake, cfg.maco_temperature)  # eq. 6: over all of E
             real = step.present[m][ids]                                                # the complete ones (E_c)
             if not real.any():
                 continue
@@ -128,7 +129,6 @@ class MACO(MissingModality):
                                                  discriminator(structure, fake.detach()))
             frozen = {name: p.detach() for name, p in discriminator.named_parameters()}
             g_loss = g_loss + generator_loss(functional_call(discriminator, frozen, (structure, fake)))
-            con = con + cross_modal_contrastive(structure, fake, cfg.maco_temperature)
         weight = cfg.maco_adversarial_weight
         terms = {"maco_d": weight * d_loss, "maco_g": weight * g_loss}
         if cfg.maco_contrastive_weight:
