@@ -62,7 +62,7 @@ def test_similarity_shares_add_up_to_the_cosine(name: str, inputs: AlignmentInpu
     shares = model.fusion.similarity_shares(source, target)
     assert shares.shape == (10, len(model.modalities))
     assert torch.allclose(shares.sum(dim=1), (source * target).sum(dim=1), atol=1e-5)
-    assert model.fusion.shares_are_exact == (CONFIGS[name].fusion != "mpsea")     # MPSEA's blocks mix modalities
+    assert model.fusion.shares_are_exact                    # every ranked joint's block m reads modality m only
     summed = ALMEA(replace(CONFIGS[name], joint="sum"), inputs)
     assert summed.fusion.similarity_shares(source[:, : SMALL.dim], target[:, : SMALL.dim]) is None
 
@@ -84,9 +84,9 @@ def test_losses_are_finite_and_every_parameter_gets_a_gradient(name: str, inputs
         (dict(fusion="mimea"), {"mcl"}),
         (dict(fusion="mimea", mimea_mcl=False), {"align", "intra"}),
         (dict(fusion="mimea", mimea_otma=False, mimea_pmf=False), {"mcl"}),
-        (dict(fusion="mpsea"), {"align", "intra", "late_intra"}),
-        (dict(fusion="mpsea", mpsea_presynergy=False, intra_modal=False), {"align"}),
-        (dict(fusion="mpsea", mpsea_rl=True), {"align", "intra", "late_intra", "rl"}),
+        (dict(fusion="mpsea"), {"align", "late_align", "intra", "late_intra"}),
+        (dict(fusion="mpsea", mpsea_presynergy=False, intra_modal=False), {"align", "late_align"}),
+        (dict(fusion="mpsea", mpsea_rl=True), {"align", "late_align", "intra", "late_intra", "rl"}),
     ],
 )
 def test_ablation_switches(changes: dict, expected: set, inputs, demo_pair) -> None:
@@ -95,6 +95,25 @@ def test_ablation_switches(changes: dict, expected: set, inputs, demo_pair) -> N
     assert hasattr(model.fusion, "uncertainty") == (changes.get("fusion") == "mimea" and changes.get("mimea_mcl", True))
     if changes["fusion"] == "mpsea":
         assert set(model.fusion.synergy) == ({"graph"} if changes.get("mpsea_presynergy", True) else set())
+
+
+def test_mpsea_ranks_the_graph_embedding_itself_and_keeps_its_late_output_its_own(inputs) -> None:
+    """MPSEA 3.4.1: the graph is its own transformer, so its late output and beta_g ignore
+    the other modalities; the ranked (early) joint's graph block is w_g normalize(h_g)."""
+    seed_everything(0)
+    fusion = ALMEA(CONFIGS["mpsea"], inputs).fusion.eval()
+    mods, g, n = fusion.modalities, fusion.modalities.index("graph"), 50
+    hidden = {m: torch.randn(n, SMALL.dim) for m in mods}
+    others = {m: h if m == "graph" else torch.randn_like(h) for m, h in hidden.items()}
+    (late, weights), (late_others, _) = fusion.late(hidden), fusion.late(others)
+    assert torch.allclose(late[:, g], late_others[:, g], atol=1e-6)
+    textual = [i for i, m in enumerate(mods) if m != "graph"]
+    moved = fusion.late({m: torch.randn_like(h) if m == "graph" else h for m, h in hidden.items()})[0]
+    assert not torch.allclose(late[:, textual], moved[:, textual])   # eq. 6: the graph informs them
+    joint, fused_weights = fusion.fuse(hidden)
+    block = joint.view(n, len(mods), -1)[:, g]
+    assert torch.allclose(fused_weights, weights)
+    assert torch.allclose(block, weights[:, g : g + 1] * F.normalize(hidden["graph"], dim=1), atol=1e-6)
 
 
 def test_sinkhorn_marginals_and_plan_match_pot() -> None:

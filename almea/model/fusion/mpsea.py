@@ -5,12 +5,23 @@ weights from its attention scores (eqs. 8-9), and the optional MI-rewarded polic
 Readings of the paper fixed here:
 - One multi-head attention block over the M modality tokens of an entity (MEAformer's), with
   per-modality Q/K/V projections (eq. 5), then residual + LayerNorm, FFN, residual + LayerNorm.
+- The graph token is its own transformer (3.4.1): its query reads only its own key, and the
+  other modalities' queries (M_1, eq. 7) do not read the graph token: the graph reaches them
+  only through the pre-synergistic keys of eq. 6. So the graph's late output is a function
+  of the graph embedding alone, and beta_g = 1 per head (eq. 9's logit is sqrt(N_s)).
 - Eq. 6's "+" is concatenation along the key axis: each textual modality (relation,
   attribute, value, name) owns two extra key/value tokens, lambda_g K_g and lambda_v K_v.
 - beta_z is the attention that modality z's tokens receive, summed over queries; eqs. 8-9
   scale it by 1/sqrt(|M_1| N_s) for the other modalities and 1/sqrt(N_s) for the graph.
-- The joint is the weighted concat of the transformer's outputs (the late joint); the paper
-  replaces the early joint's loss by the late one's (3.6), so no early joint is built.
+- Departure: the joint that is ranked (``fuse``) is the early joint x^mu, the cross-modal
+  weights times the modality embeddings themselves, as MEAformer [18] ranks it (its code's
+  ``joint_emb``); the paper does not say which joint it ranks. The transformer outputs enter
+  the losses only: the paper's L_joi on the late joint (3.6, ``late_align``), L_LICL, L_RL.
+  ``align`` trains the ranked early joint, as in MEAformer and the other fusions. With the
+  late joint ranked, MPSEA reached Hits@1 0.415 on FB15K237-DB15K at 20% seeds against 0.636
+  for ``global`` (README): every block then passes through a freshly initialised transformer
+  that gets one step per epoch there (2.5k pairs, one batch), which blurs weak, fine-grained
+  similarities among ~10k candidates; the synthetic pair (~280 candidates, images) hid it.
 - The visual FFN's OutlookerAttention is left out: it needs image patches, and the project
   keeps one pooled feature vector per image (and the text benchmarks have no images).
 """
@@ -54,6 +65,12 @@ class MPSEAFusion(PerEntityFusion):
         self.synergy_tokens = [(t, modalities.index(s)) for t in textual for s in sources]
         self.register_buffer("owners", torch.tensor(list(range(m)) + [t for t, _ in self.synergy_tokens]),
                              persistent=False)
+        blocked = torch.zeros(m, len(self.owners), dtype=torch.bool)              # (queries, keys)
+        if "graph" in modalities:
+            g = modalities.index("graph")
+            blocked[g, :], blocked[:, g] = True, True                             # 3.4.1: its own transformer
+            blocked[g, g] = False
+        self.register_buffer("blocked", blocked, persistent=False)
         scale = torch.full((m,), 1.0 / math.sqrt(max(m - ("graph" in modalities), 1) * self.heads))
         if "graph" in modalities:
             scale[modalities.index("graph")] = 1.0 / math.sqrt(self.heads)
@@ -71,7 +88,8 @@ class MPSEAFusion(PerEntityFusion):
         if self.synergy_tokens:
             k, v = (torch.cat([t] + [self.synergy[self.modalities[s]] * t[:, :, s : s + 1]
                                      for _, s in self.synergy_tokens], dim=2) for t in (k, v))
-        attention = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)  # (B, H, M, T)
+        scores = (q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])).masked_fill(self.blocked, float("-inf"))
+        attention = torch.softmax(scores, dim=-1)                               # (B, H, M, T)
         mixed = (attention @ v).transpose(1, 2).reshape(b, m, d)
         hat = self.attention_norm(x + self.output(mixed))
         out = self.ffn_norm(hat + self.ffn(hat))
@@ -80,16 +98,13 @@ class MPSEAFusion(PerEntityFusion):
         return out, torch.softmax(beta * self.weight_scale, dim=1)
 
     def fuse_rows(self, hidden: Hidden) -> tuple[torch.Tensor, torch.Tensor]:
-        out, weights = self.late(hidden)
-        return weighted_join(list(out.unbind(dim=1)), weights, self.config.joint), weights
+        """The early joint x^mu (ranked) and the cross-modal weights (eqs. 8-9)."""
+        _, weights = self.late(hidden)
+        return self.early(hidden, weights), weights
 
-    @property
-    def shares_are_exact(self) -> bool:
-        """False: block m of the late joint is the transformer's output at modality m's token,
-        which attends to every modality, so its term of a pair's cosine (still the fusion's
-        weights times the late per-modality cosine, and the terms still sum to the cosine) also
-        carries what that token drew from the other modalities."""
-        return False
+    def early(self, hidden: Hidden, weights: torch.Tensor) -> torch.Tensor:
+        """x^mu: the weighted join of the modality embeddings themselves (block m reads m only)."""
+        return weighted_join([hidden[m] for m in self.modalities], weights, self.config.joint)
 
     def losses(
         self,
@@ -98,16 +113,20 @@ class MPSEAFusion(PerEntityFusion):
         hard_negatives: torch.Tensor | None,
         weights: torch.Tensor | None,
     ) -> dict[str, torch.Tensor]:
-        """L_joi on the late joint (``align``), L_ICL on the inputs (``intra``), L_LICL on the
-        transformer outputs (``late_intra``) (eqs. 14-15), and L_RL (``rl``) when on."""
+        """InfoNCE on the ranked early joint with the hard negatives (``align``), L_joi on the late
+        joint (``late_align``, eq. 15), L_ICL on the inputs (``intra``), L_LICL on the
+        transformer outputs (``late_intra``) (eq. 14), and L_RL (``rl``) when on."""
         cfg = self.config
         source, target = rows_of(hidden, pairs[:, 0]), rows_of(hidden, pairs[:, 1])
         (late_source, w_source), (late_target, w_target) = self.late(source), self.late(target)
         joint_source = weighted_join(list(late_source.unbind(dim=1)), w_source, cfg.joint)
         joint_target = weighted_join(list(late_target.unbind(dim=1)), w_target, cfg.joint)
         negatives = None if hard_negatives is None else self(rows_of(hidden, hard_negatives))
-        joint = BatchSimilarities.of(joint_source, joint_target, negatives, cfg.same_kg_negatives)
-        terms = {"align": info_nce_from(joint, cfg.temperature, weights)}
+        early = BatchSimilarities.of(self.early(source, w_source), self.early(target, w_target), negatives,
+                                     cfg.same_kg_negatives)
+        joint = BatchSimilarities.of(joint_source, joint_target, same_kg=cfg.same_kg_negatives)
+        terms = {"align": info_nce_from(early, cfg.temperature, weights),
+                 "late_align": info_nce_from(joint, cfg.temperature, weights)}
         if cfg.intra_modal:
             early = [BatchSimilarities.of(source[m], target[m], same_kg=cfg.same_kg_negatives) for m in self.modalities]
             late = [BatchSimilarities.of(late_source[:, i], late_target[:, i], same_kg=cfg.same_kg_negatives)
