@@ -169,7 +169,7 @@ def selection_map_figure(points: pd.DataFrame, without_diversity: bool = False) 
         if rows.empty:
             continue
         hollow = answer == NOT_PROPOSED
-        figure.add_trace(go.Scatter(
+        figure.add_trace(go.Scattergl(                                   # WebGL too, so it is drawn above the pool
             x=rows["x"], y=rows["y"], mode="markers", name=f"{answer} ({len(rows)})",
             marker={"color": colour, "size": 12, "symbol": "circle-open" if hollow else "circle",
                     "line": {"width": 2 if hollow else 1, "color": colour if hollow else "white"}},

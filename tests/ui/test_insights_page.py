@@ -92,6 +92,7 @@ def test_selection_map_colours_answers_and_compares_without_diversity(project: A
     assert shown["accept"]["customdata"] == [proposals[0].id] and shown["reject"]["customdata"] == [proposals[1].id]
     assert sorted(shown["unanswered"]["customdata"]) == sorted(p.id for p in proposals[2:])
     assert shown["candidate pool"]["type"] == "scattergl" and "customdata" not in shown["candidate pool"]
+    assert {t["type"] for t in shown.values()} == {"scattergl"}   # one WebGL layer: the selection on top
     assert len(shown["labelled"]["x"]) == len(project.store.accepted_pairs()) - 1   # the map predates the accept
     app.toggle(key="map_without_diversity").set_value(True).run()
     plain = traces(chart(app, "without the diversity penalty"))
