@@ -257,7 +257,7 @@ def show_evidence(project: AnnotationProject, card: PairCard) -> None:
         imputed = evidence.get("imputed", [])
         completion = card.view.completion
         if shares:
-            frame = pd.DataFrame({"modality": [f"{m} ({completion[m]})" if m in imputed else m for m in shares],
+            frame = pd.DataFrame({"modality": [f"{m} *" if m in imputed else m for m in shares],
                                   "contribution": list(shares.values())})
             st.vega_lite_chart(frame, MODALITY_CHART, height=180)
         if shares and not exact:
@@ -266,8 +266,10 @@ def show_evidence(project: AnnotationProject, card: PairCard) -> None:
                        "still add up to the cosine.")
         if imputed:
             how = "; ".join(f"{m} {completion[m]}" for m in imputed)
-            st.caption(f"Imputed: {', '.join(imputed)} is missing on one side of the pair, so its share does not "
-                       f"come from data ({how}).")
+            names = " and ".join([", ".join(imputed[:-1]), imputed[-1]] if len(imputed) > 1 else imputed)
+            verb, its = ("is", "its share does") if len(imputed) == 1 else ("are", "their shares do")
+            st.caption(f"\\* Imputed: {names} {verb} missing on one side of the pair, so {its} not come from data "
+                       f"({how}).")
         show_pair_weights(project, card)
 
 

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from annotate.entity_weights import proposal_weights
 from annotate.insights import stopping_text
+from annotate.pair_view import PairView
 from annotate.service import AnnotationProject, StoppingSignal
 from annotate.worker import run_jobs
 
@@ -91,13 +92,19 @@ def test_the_card_shows_the_pairs_fusion_weights_and_exact_shares(project: Annot
     assert not any("pproximate" in c for c in captions)
 
 
-def test_with_mpsea_the_card_shows_each_sides_weights_and_approximate_shares(
-    fused_project: AnnotationProject,
-) -> None:
+def test_with_mpsea_the_card_shows_each_sides_weights_and_exact_shares(fused_project: AnnotationProject) -> None:
     app = open_label_page(project="fused")
     pair_weights(app, fused_project)
     captions = [c.value for c in app.caption]
     assert "Fusion weight of each modality" in captions
+    assert "Contribution of each modality to the similarity" in captions
+    assert not any("pproximate" in c for c in captions)
+
+
+def test_shares_recorded_as_inexact_are_marked_approximate(fused_project: AnnotationProject, monkeypatch) -> None:
+    """Proposals of MPSEA models that ranked the late joint (before it ranked the early one)."""
+    monkeypatch.setattr(PairView, "shares_exact", property(lambda view: False))
+    captions = [c.value for c in open_label_page(project="fused").caption]
     assert "Approximate contribution of each modality to the similarity" in captions
     assert any(c.startswith("Approximate: this fusion mixes the modalities") for c in captions)
 
@@ -239,7 +246,8 @@ def test_the_stopping_signal_and_the_selection_reason(project: AnnotationProject
     why = next(m.value for m in app.markdown if "Why selected" in m.value)
     assert ("filled from the pool" in why) == (not first.row_weight)
     imputed = first.evidence["imputed"]
-    assert any(f"Imputed: {', '.join(imputed)}" in c.value for c in app.caption) == bool(imputed)
+    assert any(c.value.startswith(r"\* Imputed: ") and all(m in c.value for m in imputed) and "missing" in c.value
+               for c in app.caption) == bool(imputed)
 
 
 def test_without_gold_the_stopping_signal_counts_the_changed_links(no_gold_project: AnnotationProject) -> None:
