@@ -7,15 +7,13 @@ Streamlit's AppTest ``--renders`` times. Every tab runs on each render (the alig
 quality, the modality weights, the learning curve, the selection map and the selection
 quality), so a render is the whole page's server time. Prints median and p95 per size;
 asserts nothing. ``--home DIR`` keeps the projects and reuses them on the next run (a 100k
-project takes about 5.5 minutes to create); ``--profile FILE`` writes a cProfile of one render
-per size (``FILE.<size>``) after the timed ones.
+project takes about 5.5 minutes to create).
 
     OMP_NUM_THREADS=2 .venv/bin/python -m bench.insights_latency --scales 15000 100000
 """
 from __future__ import annotations
 
 import argparse
-import cProfile
 import os
 import shutil
 import statistics
@@ -35,9 +33,9 @@ from annotate.worker import TRAIN, run_jobs
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def render_times(name: str, renders: int, profile: Path | None) -> list[float]:
+def render_times(name: str, renders: int) -> list[float]:
     """Seconds of each of ``renders`` runs of the Insights page of project ``name``, after one
-    warm-up run; with ``profile``, one more run is profiled into that file."""
+    warm-up run."""
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     app.query_params["project"] = name
     app.switch_page("pages/insights.py").run()
@@ -50,8 +48,6 @@ def render_times(name: str, renders: int, profile: Path | None) -> list[float]:
         times.append(time.perf_counter() - started)
         if app.exception:
             raise RuntimeError(app.exception[0].value)
-    if profile is not None:
-        cProfile.runctx("app.run()", globals(), {"app": app}, str(profile))
     return times
 
 
@@ -79,7 +75,6 @@ def main() -> None:
     parser.add_argument("--warm-epochs", type=int, default=1)
     parser.add_argument("--renders", type=int, default=20)
     parser.add_argument("--home", type=Path, help="keep the projects here and reuse them")
-    parser.add_argument("--profile", type=Path, help="cProfile one render per size into FILE.<size>")
     args = parser.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="almea-insights-"))
     home.mkdir(parents=True, exist_ok=True)
@@ -90,8 +85,7 @@ def main() -> None:
     try:
         for per_side in args.scales:
             name = ensure_project(home, per_side, args.warm_epochs)
-            profile = args.profile.with_suffix(f".{per_side}") if args.profile else None
-            times = np.array(render_times(name, args.renders, profile)) * 1000
+            times = np.array(render_times(name, args.renders)) * 1000
             rows.append(f"| {per_side:>7} | {len(times):>3} | {statistics.median(times):>7.0f} "
                         f"| {np.percentile(times, 95):>7.0f} |")
     finally:
