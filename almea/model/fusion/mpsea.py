@@ -79,10 +79,11 @@ class MPSEAFusion(PerEntityFusion):
             joint_dim = d * m if config.joint == "concat" else d
             self.policy = nn.Linear(joint_dim + 1, 2)
 
-    def late(self, hidden: Hidden) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, M, d) transformer outputs x~^m and (B, M) cross-modal weights (eqs. 5-9)."""
+    def attend(self, hidden: Hidden) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The normalised (B, M, d) inputs, (B, H, T, d_h) values, (B, H, M, T) attention (eq. 5)
+        and (B, M) cross-modal weights (eqs. 8-9): all the ranked joint needs, without the FFN."""
         x = torch.stack([F.normalize(hidden[m], dim=1) for m in self.modalities], dim=1)   # (B, M, d)
-        b, m, d = x.shape
+        b, m, _ = x.shape
         q, k, v = (torch.einsum("bmd,mde->bme", x, w).view(b, m, self.heads, -1).transpose(1, 2)
                    for w in self.projections)                                  # (B, H, M, d_h) each
         if self.synergy_tokens:
@@ -90,16 +91,22 @@ class MPSEAFusion(PerEntityFusion):
                                      for _, s in self.synergy_tokens], dim=2) for t in (k, v))
         scores = (q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])).masked_fill(self.blocked, float("-inf"))
         attention = torch.softmax(scores, dim=-1)                               # (B, H, M, T)
-        mixed = (attention @ v).transpose(1, 2).reshape(b, m, d)
-        hat = self.attention_norm(x + self.output(mixed))
-        out = self.ffn_norm(hat + self.ffn(hat))
         received = attention.sum(dim=(1, 2))                                   # (B, T): over heads, queries
         beta = received.new_zeros(b, m).index_add_(1, self.owners, received)   # (B, M)
-        return out, torch.softmax(beta * self.weight_scale, dim=1)
+        return x, v, attention, torch.softmax(beta * self.weight_scale, dim=1)
+
+    def late(self, hidden: Hidden) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, M, d) transformer outputs x~^m and (B, M) cross-modal weights (eqs. 5-9)."""
+        x, v, attention, weights = self.attend(hidden)
+        b, m, d = x.shape
+        mixed = (attention @ v).transpose(1, 2).reshape(b, m, d)
+        hat = self.attention_norm(x + self.output(mixed))
+        return self.ffn_norm(hat + self.ffn(hat)), weights
 
     def fuse_rows(self, hidden: Hidden) -> tuple[torch.Tensor, torch.Tensor]:
-        """The early joint x^mu (ranked) and the cross-modal weights (eqs. 8-9)."""
-        _, weights = self.late(hidden)
+        """The early joint x^mu (ranked) and the cross-modal weights (eqs. 8-9); the transformer's
+        outputs are not computed, only the attention that gives the weights."""
+        weights = self.attend(hidden)[3]
         return self.early(hidden, weights), weights
 
     def early(self, hidden: Hidden, weights: torch.Tensor) -> torch.Tensor:
@@ -122,10 +129,10 @@ class MPSEAFusion(PerEntityFusion):
         joint_source = weighted_join(list(late_source.unbind(dim=1)), w_source, cfg.joint)
         joint_target = weighted_join(list(late_target.unbind(dim=1)), w_target, cfg.joint)
         negatives = None if hard_negatives is None else self(rows_of(hidden, hard_negatives))
-        early = BatchSimilarities.of(self.early(source, w_source), self.early(target, w_target), negatives,
-                                     cfg.same_kg_negatives)
+        ranked = BatchSimilarities.of(self.early(source, w_source), self.early(target, w_target), negatives,
+                                      cfg.same_kg_negatives)
         joint = BatchSimilarities.of(joint_source, joint_target, same_kg=cfg.same_kg_negatives)
-        terms = {"align": info_nce_from(early, cfg.temperature, weights),
+        terms = {"align": info_nce_from(ranked, cfg.temperature, weights),
                  "late_align": info_nce_from(joint, cfg.temperature, weights)}
         if cfg.intra_modal:
             early = [BatchSimilarities.of(source[m], target[m], same_kg=cfg.same_kg_negatives) for m in self.modalities]
